@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "batch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "batch", targets: ["batch"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "BatchRunner", targets: ["BatchRunner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    ],
+    targets: [
+        // System libraries: SQLite and libcurl come from the OS (libsqlite3-dev, libcurl4-openssl-dev).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Typed wrappers over libcurl's variadic setopt/getinfo calls.
+        .target(name: "CurlShim", dependencies: ["CCurl"]),
+
+        // SQLite ledger: migrations, claims, state transitions, export scan.
+        .target(name: "Ledger", dependencies: ["CSQLite", logging]),
+        // Recipe, Python-compatible sampler, prompt, conversation validation, JSONL lines.
+        .target(name: "Recipe"),
+        // HTTP transport on libcurl, chat-completions client, response classification.
+        .target(name: "Provider", dependencies: ["CurlShim", logging]),
+        // OpenAI-compatible test server behind `batch simulate`.
+        .target(name: "Simulator", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            logging,
+        ]),
+        // The run loop: limits, backoff, shutdown, progress, export.
+        .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", logging]),
+        // The command-line tool; thin.
+        .executableTarget(name: "batch", dependencies: [
+            "BatchRunner", "Ledger", "Recipe", "Provider", "Simulator", argumentParser, logging,
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
+        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Simulator", "TestSupport"]),
+        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Simulator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["batch", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// BatchRunner module: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+// Provider module: placeholder until its issue lands.

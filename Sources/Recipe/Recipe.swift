@@ -1,0 +1,1 @@
+// Recipe module: placeholder until its issue lands.

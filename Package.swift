@@ -25,7 +25,10 @@ let package = Package(
         .target(name: "CurlShim", dependencies: ["CCurl"]),
 
         // SQLite ledger: migrations, claims, state transitions, export scan.
-        .target(name: "Ledger", dependencies: ["CSQLite", logging]),
+        .target(name: "Ledger", dependencies: ["CSQLite", logging], plugins: ["EmbedMigrations"]),
+        // Build-time tool: embeds migrations/*.sql into the Ledger module.
+        .executableTarget(name: "embed-migrations"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         // Recipe, Python-compatible sampler, prompt, conversation validation, JSONL lines.
         .target(name: "Recipe"),
         // HTTP transport on libcurl, chat-completions client, response classification.

@@ -1,1 +1,384 @@
-// Ledger module.
+import CSQLite
+import Foundation
+
+/// How hard a commit tries to reach the disk.
+public enum Durability: String, Sendable, CaseIterable {
+    /// `synchronous=NORMAL` in WAL mode: a killed process loses nothing; a power cut may lose the last commits.
+    case normal
+    /// `synchronous=FULL`: every commit survives a power cut, at the price of an fsync per commit.
+    case full
+}
+
+/// The writer side of a ledger: one SQLite file holding a run's plan, every index's state, its
+/// results and an audit trail of attempts.
+///
+/// One process writes a ledger at a time (an OS lock on `<path>.lock`); every state transition is
+/// one transaction, so a row is `done` exactly when it has a result, whenever the process dies.
+/// All methods are synchronous and serialised on an internal lock; call them off the cooperative
+/// thread pool if latency matters.
+public final class Ledger: @unchecked Sendable {
+    public let path: String
+    private let db: Connection
+    private let lock: FileLock
+    private let mutex = NSLock()
+
+    // MARK: Opening and creating
+
+    /// Opens an existing ledger for writing, upgrading its schema to the latest version.
+    /// Fails without changing the file if it is not a ledger, is damaged, or is newer than this binary.
+    public init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
+        try LedgerFile.preflight(path)
+        let lock = try FileLock(ledgerPath: path)
+        try Ledger.checkVersion(path)
+        let db = try Connection(path: path, flags: SQLITE_OPEN_READWRITE)
+        try Ledger.configure(db, durability: durability)
+        try Migrator.migrate(db)
+        _ = try Queries.run(db)
+        self.path = path
+        self.db = db
+        self.lock = lock
+    }
+
+    /// Creates a ledger at `path` for `run`, planning `indices`, and opens it for writing.
+    ///
+    /// The file is built under a temporary name and linked into place only when complete, so a
+    /// crash during creation never leaves a half-made ledger; an existing file is never replaced.
+    /// The file is readable and writable by its owner only (0600).
+    public static func create(
+        at path: String, run: RunRecord, indices: some Sequence<Int64>, durability: Durability = .normal,
+        nowMs: Int64
+    ) throws(LedgerError) -> Ledger {
+        try create(at: path, run: run, indices: indices, schemaVersion: Migrator.latestVersion, nowMs: nowMs)
+        return try Ledger(openForWriting: path, durability: durability)
+    }
+
+    /// Creation at a given schema version: the upgrade tests build old ledgers with it.
+    static func create(
+        at path: String, run: RunRecord, indices: some Sequence<Int64>, schemaVersion: Int, nowMs: Int64
+    ) throws(LedgerError) {
+        let lock = try FileLock(ledgerPath: path)
+        guard !LedgerFile.exists(path) else {
+            throw LedgerError(
+                .alreadyExists,
+                "\(path) already exists; continue it with `batch resume --ledger \(path)` or choose another path")
+        }
+        let temporary = path + ".creating-\(getpid())"
+        try createEmptyFile(temporary, for: path)
+        do throws(LedgerError) {
+            do {
+                let db = try Connection(path: temporary, flags: SQLITE_OPEN_READWRITE)
+                try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
+                try Migrator.migrate(db, to: schemaVersion)
+                try db.transaction(doing: "planning the run") { () throws(LedgerError) in
+                    try insertRun(db, run)
+                    try insertItems(db, indices, nowMs: nowMs)
+                }
+            }  // the connection closes here, checkpointing the WAL into the file
+            guard link(temporary, path) == 0 else {
+                let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
+                throw LedgerError(.alreadyExists, "cannot create \(path): \(reason)")
+            }
+            unlink(temporary)
+        } catch {
+            unlink(temporary)
+            unlink(temporary + "-wal")
+            unlink(temporary + "-shm")
+            throw error
+        }
+        _ = lock
+    }
+
+    private static func createEmptyFile(_ temporary: String, for path: String) throws(LedgerError) {
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let folder = (path as NSString).deletingLastPathComponent
+            throw LedgerError(
+                .io,
+                "cannot create the ledger \(path): \(String(cString: strerror(errno))); check that the folder \(folder.isEmpty ? "." : folder) exists and is writable")
+        }
+        fchmod(fd, 0o600)
+        close(fd)
+    }
+
+    private static func checkVersion(_ path: String) throws(LedgerError) {
+        let reader = try Connection(path: path, flags: SQLITE_OPEN_READONLY)
+        try Migrator.checkKnown(try Migrator.version(of: reader), path: path)
+    }
+
+    private static func configure(_ db: Connection, durability: Durability) throws(LedgerError) {
+        let synchronous = durability == .full ? "FULL" : "NORMAL"
+        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)", doing: "opening the ledger")
+    }
+
+    private static func insertRun(_ db: Connection, _ run: RunRecord) throws(LedgerError) {
+        let s = try db.statement("""
+            INSERT INTO run (id, run_id, created_at_ms, planned_rows, shard_index, shard_count, recipe_sha256, recipe_snapshot, config)
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        s.bind(1, run.runID)
+        s.bind(2, run.createdAtMs)
+        s.bind(3, run.plannedRows)
+        s.bind(4, run.shard?.index)
+        s.bind(5, run.shard?.count)
+        s.bind(6, run.recipeSHA256)
+        s.bind(7, run.recipeSnapshot)
+        s.bind(8, run.config)
+        try s.run(doing: "writing the run record")
+    }
+
+    @discardableResult
+    private static func insertItems(_ db: Connection, _ indices: some Sequence<Int64>, nowMs: Int64) throws(LedgerError) -> Int {
+        let s = try db.statement("INSERT OR IGNORE INTO items (idx, updated_at_ms) VALUES (?, ?)")
+        var added = 0
+        for index in indices {
+            s.reset()
+            s.bind(1, index)
+            s.bind(2, nowMs)
+            try s.run(doing: "planning row \(index)")
+            added += db.changes
+        }
+        return added
+    }
+
+    private func locked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+
+    // MARK: Planning
+
+    /// Plans more indices (ones already planned are left alone) and raises `planned_rows` to at least `plannedRows`.
+    /// Returns how many rows were added.
+    @discardableResult
+    public func extend(indices: some Sequence<Int64>, plannedRows: Int64, nowMs: Int64) throws(LedgerError) -> Int {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "extending the run") { () throws(LedgerError) in
+                let added = try Ledger.insertItems(db, indices, nowMs: nowMs)
+                let s = try db.statement("UPDATE run SET planned_rows = MAX(planned_rows, ?) WHERE id = 1")
+                s.bind(1, plannedRows)
+                try s.run(doing: "extending the run")
+                return added
+            }
+        }
+    }
+
+    // MARK: Transitions
+
+    /// Atomically moves up to `limit` due pending rows (lowest index first) to in flight, adding one
+    /// to each row's attempt count.
+    public func claim(limit: Int, nowMs: Int64, owner: String) throws(LedgerError) -> [ClaimedRow] {
+        guard limit > 0 else { return [] }
+        return try locked { () throws(LedgerError) in
+            try db.transaction(doing: "claiming rows") { () throws(LedgerError) in
+                let s = try db.statement("""
+                    UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
+                    WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
+                    RETURNING idx, attempts
+                    """)
+                s.bind(1, owner)
+                s.bind(2, nowMs)
+                s.bind(3, limit)
+                var rows: [ClaimedRow] = []
+                while try s.step(doing: "claiming rows") {
+                    rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
+                }
+                return rows.sorted { $0.index < $1.index }
+            }
+        }
+    }
+
+    /// Marks an in-flight row done and stores its result in the same transaction.
+    public func complete(_ index: Int64, result: RowResult, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "completing row \(index)") { () throws(LedgerError) in
+                try moveInFlight(index, to: .done, nextAttemptMs: nil, error: nil, nowMs: nowMs)
+                let s = try db.statement("""
+                    INSERT INTO results (idx, line, topic, persona, dynamic, model, generation_id, finish_reason,
+                                         prompt_tokens, completion_tokens, cost, latency_ms, finished_at_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                s.bind(1, index)
+                s.bind(2, result.line)
+                s.bind(3, result.topic)
+                s.bind(4, result.persona)
+                s.bind(5, result.dynamic)
+                s.bind(6, result.model)
+                s.bind(7, result.generationID)
+                s.bind(8, result.finishReason)
+                s.bind(9, attempt.promptTokens)
+                s.bind(10, attempt.completionTokens)
+                s.bind(11, attempt.cost)
+                s.bind(12, result.latencyMs)
+                s.bind(13, nowMs)
+                try s.run(doing: "storing the result of row \(index)")
+                try recordAttempt(index, attempt, outcome: "done")
+            }
+        }
+    }
+
+    /// Puts an in-flight row back to pending, due again at `retryAtMs`, recording why.
+    public func scheduleRetry(_ index: Int64, atMs retryAtMs: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "scheduling a retry of row \(index)") { () throws(LedgerError) in
+                try moveInFlight(index, to: .pending, nextAttemptMs: retryAtMs, error: attempt.error, nowMs: nowMs)
+                try recordAttempt(index, attempt, outcome: "retry")
+            }
+        }
+    }
+
+    /// Marks an in-flight row failed with its last error.
+    public func fail(_ index: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "failing row \(index)") { () throws(LedgerError) in
+                try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
+                try recordAttempt(index, attempt, outcome: "failed")
+            }
+        }
+    }
+
+    /// Puts in-flight rows back to pending without counting the unfinished attempt (a graceful
+    /// shutdown abandoned them). Rows not in flight are left alone. Returns how many moved.
+    @discardableResult
+    public func release(_ rows: [ClaimedRow], startedAtMs: Int64? = nil, nowMs: Int64) throws(LedgerError) -> Int {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "releasing in-flight rows") { () throws(LedgerError) in
+                var moved = 0
+                for row in rows {
+                    let s = try db.statement("""
+                        UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
+                        WHERE idx = ? AND state = 'in_flight'
+                        """)
+                    s.bind(1, nowMs)
+                    s.bind(2, row.index)
+                    try s.run(doing: "releasing row \(row.index)")
+                    guard db.changes == 1 else { continue }
+                    moved += 1
+                    let record = AttemptRecord(
+                        attempt: row.attempt, startedAtMs: startedAtMs ?? nowMs, endedAtMs: nowMs, errorKind: "abandoned",
+                        error: "abandoned at shutdown")
+                    try recordAttempt(row.index, record, outcome: "abandoned")
+                }
+                return moved
+            }
+        }
+    }
+
+    /// Puts every in-flight row back to pending: on open, such rows are orphans of a process that
+    /// died. Their unfinished attempt is recorded as `orphaned` and not counted. Returns how many moved.
+    @discardableResult
+    public func releaseOrphans(nowMs: Int64) throws(LedgerError) -> Int {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "releasing orphaned rows") { () throws(LedgerError) in
+                let audit = try db.statement("""
+                    INSERT INTO attempts (idx, attempt, started_at_ms, ended_at_ms, outcome, error_kind, error)
+                    SELECT idx, attempts, updated_at_ms, ?, 'orphaned', 'orphaned', 'in flight when its process stopped'
+                    FROM items WHERE state = 'in_flight'
+                    """)
+                audit.bind(1, nowMs)
+                try audit.run(doing: "recording orphaned rows")
+                let s = try db.statement("""
+                    UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
+                    WHERE state = 'in_flight'
+                    """)
+                s.bind(1, nowMs)
+                try s.run(doing: "releasing orphaned rows")
+                return db.changes
+            }
+        }
+    }
+
+    /// Puts failed rows back to pending with a fresh attempt count: all of them, or those of
+    /// `indices` that are failed. Done rows are never touched. Returns how many moved.
+    @discardableResult
+    public func resetFailed(_ indices: [Int64]? = nil, nowMs: Int64) throws(LedgerError) -> Int {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "resetting failed rows") { () throws(LedgerError) in
+                let reset = """
+                    UPDATE items SET state = 'pending', attempts = 0, next_attempt_ms = 0, lease_owner = NULL, updated_at_ms = ?
+                    WHERE state = 'failed'
+                    """
+                guard let indices else {
+                    let s = try db.statement(reset)
+                    s.bind(1, nowMs)
+                    try s.run(doing: "resetting failed rows")
+                    return db.changes
+                }
+                let s = try db.statement(reset + " AND idx = ?")
+                var moved = 0
+                for index in indices {
+                    s.reset()
+                    s.bind(1, nowMs)
+                    s.bind(2, index)
+                    try s.run(doing: "resetting row \(index)")
+                    moved += db.changes
+                }
+                return moved
+            }
+        }
+    }
+
+    private func moveInFlight(
+        _ index: Int64, to state: ItemState, nextAttemptMs: Int64?, error: String?, nowMs: Int64
+    ) throws(LedgerError) {
+        let s = try db.statement("""
+            UPDATE items SET state = ?, next_attempt_ms = COALESCE(?, next_attempt_ms), last_error = ?, lease_owner = NULL,
+                             updated_at_ms = ?
+            WHERE idx = ? AND state = 'in_flight'
+            """)
+        s.bind(1, state.rawValue)
+        s.bind(2, nextAttemptMs)
+        s.bind(3, error)
+        s.bind(4, nowMs)
+        s.bind(5, index)
+        try s.run(doing: "moving row \(index) to \(state.rawValue)")
+        guard db.changes == 1 else {
+            let current = try Queries.state(db, of: index)
+            let what = current.map { "it is \($0.state.rawValue)" } ?? "it is not planned"
+            throw LedgerError(.invalidTransition, "row \(index) cannot become \(state.rawValue): \(what), not in flight")
+        }
+    }
+
+    private func recordAttempt(_ index: Int64, _ a: AttemptRecord, outcome: String) throws(LedgerError) {
+        let s = try db.statement("""
+            INSERT INTO attempts (idx, attempt, started_at_ms, ended_at_ms, outcome, error_kind, http_status, error,
+                                  retry_after_ms, prompt_tokens, completion_tokens, cost)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        s.bind(1, index)
+        s.bind(2, a.attempt)
+        s.bind(3, a.startedAtMs)
+        s.bind(4, a.endedAtMs)
+        s.bind(5, outcome)
+        s.bind(6, a.errorKind)
+        s.bind(7, a.httpStatus)
+        s.bind(8, a.error)
+        s.bind(9, a.retryAfterMs)
+        s.bind(10, a.promptTokens)
+        s.bind(11, a.completionTokens)
+        s.bind(12, a.cost)
+        try s.run(doing: "recording an attempt of row \(index)")
+    }
+
+    // MARK: Reading
+
+    public func run() throws(LedgerError) -> RunRecord { try locked { () throws(LedgerError) in try Queries.run(db) } }
+    public func counts() throws(LedgerError) -> StateCounts { try locked { () throws(LedgerError) in try Queries.counts(db) } }
+    public func usage() throws(LedgerError) -> UsageTotals { try locked { () throws(LedgerError) in try Queries.usage(db) } }
+    public func nextDueMs() throws(LedgerError) -> Int64? { try locked { () throws(LedgerError) in try Queries.nextDue(db) } }
+
+    public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {
+        try locked { () throws(LedgerError) in try Queries.state(db, of: index) }
+    }
+
+    public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] {
+        try locked { () throws(LedgerError) in try Queries.failedRows(db, limit: limit) }
+    }
+
+    /// Done rows in index order, one at a time (the writer stays locked meanwhile; readers use `LedgerReader`).
+    public func forEachDone(from start: Int64 = .min, _ body: (DoneRow) throws -> Void) throws {
+        mutex.lock()
+        defer { mutex.unlock() }
+        try Queries.forEachDone(db, from: start, body)
+    }
+}

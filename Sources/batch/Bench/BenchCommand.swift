@@ -6,6 +6,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Micro-benchmarks of the ledger and the HTTP transport (for ops/ scripts).",
         shouldDisplay: false,
-        subcommands: [BenchTransportCommand.self]
+        subcommands: [BenchLedgerCommand.self, BenchTransportCommand.self]
     )
 }

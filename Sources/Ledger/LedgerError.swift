@@ -1,0 +1,39 @@
+/// An error from a ledger operation. The message says what was being done and what to do about
+/// it; it never holds row contents or secrets.
+public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong, for callers that branch on it. New codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The file exists but is not a SQLite database, or not one that batch wrote.
+        public static let notALedger = Code("not_a_ledger")
+        /// The file is shorter than its own header says: truncated by a copy or a full disk.
+        public static let damaged = Code("damaged")
+        /// The ledger was written by a newer batch whose schema this binary does not know.
+        public static let newerSchema = Code("newer_schema")
+        /// Another process holds the ledger for writing.
+        public static let locked = Code("locked")
+        /// No ledger at the path.
+        public static let notFound = Code("not_found")
+        /// A ledger (or another file) is already at the path.
+        public static let alreadyExists = Code("already_exists")
+        /// The file or its folder cannot be read or written.
+        public static let io = Code("io")
+        /// A state transition that the ledger's rules forbid (for example completing a row that is not in flight).
+        public static let invalidTransition = Code("invalid_transition")
+        /// Any other SQLite failure.
+        public static let sqlite = Code("sqlite")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,52 @@
+import CSQLite
+import Foundation
+
+/// A read-only view of a ledger: works while another process writes it (WAL readers see the
+/// last committed state) and never changes the file.
+public final class LedgerReader: @unchecked Sendable {
+    public let path: String
+    private let db: Connection
+
+    public init(path: String) throws(LedgerError) {
+        try LedgerFile.preflight(path)
+        var db = try Connection(path: path, flags: SQLITE_OPEN_READONLY)
+        let version: Int
+        do {
+            version = try Migrator.version(of: db)
+        } catch where error.code == .io && !LedgerFile.exists(path + "-wal") {
+            // A WAL ledger in a folder we cannot write has no -shm to share; with no -wal file
+            // no writer is active either, so reading the file as immutable is safe.
+            db = try Connection(path: LedgerReader.immutableURI(path), flags: SQLITE_OPEN_READONLY)
+            version = try Migrator.version(of: db)
+        }
+        try Migrator.checkKnown(version, path: path)
+        self.path = path
+        self.db = db
+        _ = try Queries.run(db)
+    }
+
+    private static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let escaped = absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute
+        return "file:\(escaped)?immutable=1"
+    }
+
+    /// Reads inside one snapshot: every query in `body` sees the same committed state.
+    public func snapshot<T>(_ body: (LedgerReader) throws -> T) throws -> T {
+        try db.execute("BEGIN", doing: "starting a read")
+        defer { _ = try? db.execute("COMMIT", doing: "ending a read") }
+        return try body(self)
+    }
+
+    public func run() throws(LedgerError) -> RunRecord { try Queries.run(db) }
+    public func counts() throws(LedgerError) -> StateCounts { try Queries.counts(db) }
+    public func usage() throws(LedgerError) -> UsageTotals { try Queries.usage(db) }
+    public func errorsByKind() throws(LedgerError) -> [(kind: String, count: Int)] { try Queries.errorsByKind(db) }
+    public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] { try Queries.failedRows(db, limit: limit) }
+    public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? { try Queries.state(db, of: index) }
+
+    /// Done rows in index order, one at a time: memory stays flat whatever the ledger's size.
+    public func forEachDone(from start: Int64 = .min, _ body: (DoneRow) throws -> Void) throws {
+        try Queries.forEachDone(db, from: start, body)
+    }
+}

@@ -1,0 +1,105 @@
+/// Read queries shared by the writer (`Ledger`) and readers (`LedgerReader`).
+///
+/// Every query resets its statement when done: a statement left mid-result keeps its read
+/// transaction open, and the connection would go on seeing an old snapshot.
+enum Queries {
+    static func run(_ db: Connection) throws(LedgerError) -> RunRecord {
+        let s = try db.statement("""
+            SELECT run_id, created_at_ms, planned_rows, shard_index, shard_count, recipe_sha256, recipe_snapshot, config
+            FROM run WHERE id = 1
+            """)
+        defer { s.reset() }  // ends the read transaction
+        guard try s.step(doing: "reading the run record") else {
+            throw LedgerError(.notALedger, "\(db.path) has no run record; it was never finished being created")
+        }
+        let shard = s.isNull(3) ? nil : Shard(index: s.int(3), count: s.int(4))
+        return RunRecord(
+            runID: s.text(0), createdAtMs: s.int64(1), plannedRows: s.int64(2), shard: shard,
+            recipeSHA256: s.text(5), recipeSnapshot: s.text(6), config: s.text(7))
+    }
+
+    static func counts(_ db: Connection) throws(LedgerError) -> StateCounts {
+        let s = try db.statement("SELECT state, COUNT(*) FROM items GROUP BY state")
+        defer { s.reset() }  // ends the read transaction
+        var counts = StateCounts()
+        while try s.step(doing: "counting rows by state") {
+            let n = s.int(1)
+            switch ItemState(rawValue: s.text(0)) {
+            case .pending: counts.pending = n
+            case .inFlight: counts.inFlight = n
+            case .done: counts.done = n
+            case .failed: counts.failed = n
+            case nil: break
+            }
+        }
+        return counts
+    }
+
+    static func usage(_ db: Connection) throws(LedgerError) -> UsageTotals {
+        let s = try db.statement("""
+            SELECT COUNT(*), TOTAL(prompt_tokens), TOTAL(completion_tokens), TOTAL(cost)
+            FROM attempts WHERE outcome NOT IN ('abandoned', 'orphaned')
+            """)
+        defer { s.reset() }  // ends the read transaction
+        try s.step(doing: "summing usage")
+        return UsageTotals(attempts: s.int(0), promptTokens: Int(s.double(1)), completionTokens: Int(s.double(2)), cost: s.double(3))
+    }
+
+    /// Attempts that did not succeed, by error kind, most frequent first.
+    static func errorsByKind(_ db: Connection) throws(LedgerError) -> [(kind: String, count: Int)] {
+        let s = try db.statement("""
+            SELECT error_kind, COUNT(*) AS n FROM attempts WHERE error_kind IS NOT NULL
+            GROUP BY error_kind ORDER BY n DESC, error_kind
+            """)
+        defer { s.reset() }  // ends the read transaction
+        var rows: [(kind: String, count: Int)] = []
+        while try s.step(doing: "counting errors by kind") { rows.append((s.text(0), s.int(1))) }
+        return rows
+    }
+
+    static func failedRows(_ db: Connection, limit: Int) throws(LedgerError) -> [FailedRow] {
+        let s = try db.statement("SELECT idx, attempts, last_error FROM items WHERE state = 'failed' ORDER BY idx LIMIT ?")
+        defer { s.reset() }  // ends the read transaction
+        s.bind(1, limit)
+        var rows: [FailedRow] = []
+        while try s.step(doing: "listing failed rows") {
+            rows.append(FailedRow(index: s.int64(0), attempts: s.int(1), lastError: s.optionalText(2)))
+        }
+        return rows
+    }
+
+    /// Done rows with `index >= start` in index order, one at a time: memory stays flat whatever the size.
+    static func forEachDone(_ db: Connection, from start: Int64, _ body: (DoneRow) throws -> Void) throws {
+        let s = try db.prepare("""
+            SELECT idx, line, topic, persona, dynamic, model, generation_id, finish_reason, latency_ms,
+                   prompt_tokens, completion_tokens, cost
+            FROM results WHERE idx >= ? ORDER BY idx
+            """)
+        s.bind(1, start)
+        while try s.step(doing: "reading done rows") {
+            let result = RowResult(
+                line: s.text(1), topic: s.optionalText(2), persona: s.optionalText(3), dynamic: s.optionalText(4),
+                model: s.optionalText(5), generationID: s.optionalText(6), finishReason: s.optionalText(7),
+                latencyMs: s.isNull(8) ? nil : s.int64(8))
+            try body(DoneRow(
+                index: s.int64(0), result: result, promptTokens: s.optionalInt(9), completionTokens: s.optionalInt(10),
+                cost: s.optionalDouble(11)))
+        }
+    }
+
+    static func state(_ db: Connection, of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {
+        let s = try db.statement("SELECT state, attempts FROM items WHERE idx = ?")
+        defer { s.reset() }  // ends the read transaction
+        s.bind(1, index)
+        guard try s.step(doing: "reading row \(index)") else { return nil }
+        return (ItemState(rawValue: s.text(0)) ?? .pending, s.int(1))
+    }
+
+    /// The earliest time a pending row becomes due, or nil when no row is pending.
+    static func nextDue(_ db: Connection) throws(LedgerError) -> Int64? {
+        let s = try db.statement("SELECT MIN(next_attempt_ms) FROM items WHERE state = 'pending'")
+        defer { s.reset() }  // ends the read transaction
+        try s.step(doing: "finding the next due row")
+        return s.isNull(0) ? nil : s.int64(0)
+    }
+}

@@ -190,78 +190,93 @@ public final class Ledger: @unchecked Sendable {
 
     /// Marks an in-flight row done and stores its result in the same transaction.
     public func complete(_ index: Int64, result: RowResult, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try locked { () throws(LedgerError) in
-            try db.transaction(doing: "completing row \(index)") { () throws(LedgerError) in
-                try moveInFlight(index, to: .done, nextAttemptMs: nil, error: nil, nowMs: nowMs)
-                let s = try db.statement("""
-                    INSERT INTO results (idx, line, topic, persona, dynamic, model, generation_id, finish_reason,
-                                         prompt_tokens, completion_tokens, cost, latency_ms, finished_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                s.bind(1, index)
-                s.bind(2, result.line)
-                s.bind(3, result.topic)
-                s.bind(4, result.persona)
-                s.bind(5, result.dynamic)
-                s.bind(6, result.model)
-                s.bind(7, result.generationID)
-                s.bind(8, result.finishReason)
-                s.bind(9, attempt.promptTokens)
-                s.bind(10, attempt.completionTokens)
-                s.bind(11, attempt.cost)
-                s.bind(12, result.latencyMs)
-                s.bind(13, nowMs)
-                try s.run(doing: "storing the result of row \(index)")
-                try recordAttempt(index, attempt, outcome: "done")
-            }
-        }
+        try apply([.complete(index, result, attempt)], nowMs: nowMs)
     }
 
     /// Puts an in-flight row back to pending, due again at `retryAtMs`, recording why.
     public func scheduleRetry(_ index: Int64, atMs retryAtMs: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try locked { () throws(LedgerError) in
-            try db.transaction(doing: "scheduling a retry of row \(index)") { () throws(LedgerError) in
-                try moveInFlight(index, to: .pending, nextAttemptMs: retryAtMs, error: attempt.error, nowMs: nowMs)
-                try recordAttempt(index, attempt, outcome: "retry")
-            }
-        }
+        try apply([.retry(index, atMs: retryAtMs, attempt)], nowMs: nowMs)
     }
 
     /// Marks an in-flight row failed with its last error.
     public func fail(_ index: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try locked { () throws(LedgerError) in
-            try db.transaction(doing: "failing row \(index)") { () throws(LedgerError) in
-                try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
-                try recordAttempt(index, attempt, outcome: "failed")
-            }
-        }
+        try apply([.fail(index, attempt)], nowMs: nowMs)
     }
 
     /// Puts in-flight rows back to pending without counting the unfinished attempt (a graceful
     /// shutdown abandoned them). Rows not in flight are left alone. Returns how many moved.
     @discardableResult
     public func release(_ rows: [ClaimedRow], startedAtMs: Int64? = nil, nowMs: Int64) throws(LedgerError) -> Int {
-        try locked { () throws(LedgerError) in
-            try db.transaction(doing: "releasing in-flight rows") { () throws(LedgerError) in
-                var moved = 0
-                for row in rows {
-                    let s = try db.statement("""
-                        UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
-                        WHERE idx = ? AND state = 'in_flight'
-                        """)
-                    s.bind(1, nowMs)
-                    s.bind(2, row.index)
-                    try s.run(doing: "releasing row \(row.index)")
-                    guard db.changes == 1 else { continue }
-                    moved += 1
-                    let record = AttemptRecord(
-                        attempt: row.attempt, startedAtMs: startedAtMs ?? nowMs, endedAtMs: nowMs, errorKind: "abandoned",
-                        error: "abandoned at shutdown")
-                    try recordAttempt(row.index, record, outcome: "abandoned")
+        try apply(rows.map { .release($0, startedAtMs: startedAtMs ?? nowMs) }, nowMs: nowMs)
+    }
+
+    /// Applies several transitions in one transaction (one commit for many rows: the runner's
+    /// group commit). All or none are applied. Completing, retrying or failing a row that is not
+    /// in flight is an error; releasing one is skipped. Returns how many rows changed state.
+    @discardableResult
+    public func apply(_ transitions: [Transition], nowMs: Int64) throws(LedgerError) -> Int {
+        guard !transitions.isEmpty else { return 0 }
+        return try locked { () throws(LedgerError) in
+            try db.transaction(doing: "recording \(transitions.count) row outcomes") { () throws(LedgerError) in
+                var changed = 0
+                for transition in transitions {
+                    switch transition {
+                    case let .complete(index, result, attempt):
+                        try moveInFlight(index, to: .done, nextAttemptMs: nil, error: nil, nowMs: nowMs)
+                        try insertResult(index, result, attempt, nowMs: nowMs)
+                        try recordAttempt(index, attempt, outcome: "done")
+                    case let .retry(index, retryAtMs, attempt):
+                        try moveInFlight(index, to: .pending, nextAttemptMs: retryAtMs, error: attempt.error, nowMs: nowMs)
+                        try recordAttempt(index, attempt, outcome: "retry")
+                    case let .fail(index, attempt):
+                        try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
+                        try recordAttempt(index, attempt, outcome: "failed")
+                    case let .release(row, startedAtMs):
+                        guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs) else { continue }
+                    }
+                    changed += 1
                 }
-                return moved
+                return changed
             }
         }
+    }
+
+    private func insertResult(_ index: Int64, _ result: RowResult, _ attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
+        let s = try db.statement("""
+            INSERT INTO results (idx, line, topic, persona, dynamic, model, generation_id, finish_reason,
+                                 prompt_tokens, completion_tokens, cost, latency_ms, finished_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        s.bind(1, index)
+        s.bind(2, result.line)
+        s.bind(3, result.topic)
+        s.bind(4, result.persona)
+        s.bind(5, result.dynamic)
+        s.bind(6, result.model)
+        s.bind(7, result.generationID)
+        s.bind(8, result.finishReason)
+        s.bind(9, attempt.promptTokens)
+        s.bind(10, attempt.completionTokens)
+        s.bind(11, attempt.cost)
+        s.bind(12, result.latencyMs)
+        s.bind(13, nowMs)
+        try s.run(doing: "storing the result of row \(index)")
+    }
+
+    private func releaseOne(_ row: ClaimedRow, startedAtMs: Int64, nowMs: Int64) throws(LedgerError) -> Bool {
+        let s = try db.statement("""
+            UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
+            WHERE idx = ? AND state = 'in_flight'
+            """)
+        s.bind(1, nowMs)
+        s.bind(2, row.index)
+        try s.run(doing: "releasing row \(row.index)")
+        guard db.changes == 1 else { return false }
+        let record = AttemptRecord(
+            attempt: row.attempt, startedAtMs: startedAtMs, endedAtMs: nowMs, errorKind: "abandoned",
+            error: "abandoned at shutdown")
+        try recordAttempt(row.index, record, outcome: "abandoned")
+        return true
     }
 
     /// Puts every in-flight row back to pending: on open, such rows are orphans of a process that

@@ -5,7 +5,7 @@ import Foundation
 /// last committed state) and never changes the file.
 public final class LedgerReader: @unchecked Sendable {
     public let path: String
-    private let db: Connection
+    fileprivate let db: Connection
 
     public init(path: String) throws(LedgerError) {
         try LedgerFile.preflight(path)
@@ -48,5 +48,22 @@ public final class LedgerReader: @unchecked Sendable {
     /// Done rows in index order, one at a time: memory stays flat whatever the ledger's size.
     public func forEachDone(from start: Int64 = .min, _ body: (DoneRow) throws -> Void) throws {
         try Queries.forEachDone(db, from: start, body)
+    }
+}
+
+extension LedgerReader {
+    /// A cursor over done rows in index order; the reader must outlive it.
+    public func doneRows(from start: Int64 = .min) throws(LedgerError) -> DoneRowCursor {
+        try DoneRowCursor(db, from: start)
+    }
+
+    /// Planned rows that are not done (pending, in flight or failed), in index order, up to `limit`.
+    public func unfinishedIndices(limit: Int) throws(LedgerError) -> [Int64] {
+        let s = try db.statement("SELECT idx FROM items WHERE state <> 'done' ORDER BY idx LIMIT ?")
+        defer { s.reset() }
+        s.bind(1, limit)
+        var rows: [Int64] = []
+        while try s.step(doing: "listing unfinished rows") { rows.append(s.int64(0)) }
+        return rows
     }
 }

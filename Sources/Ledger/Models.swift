@@ -163,3 +163,15 @@ public struct FailedRow: Sendable, Equatable {
     public let attempts: Int
     public let lastError: String?
 }
+
+/// A state change of one in-flight row, for `Ledger.apply`.
+public enum Transition: Sendable, Equatable {
+    /// in flight -> done, storing the result.
+    case complete(Int64, RowResult, AttemptRecord)
+    /// in flight -> pending, due again at `atMs`.
+    case retry(Int64, atMs: Int64, AttemptRecord)
+    /// in flight -> failed.
+    case fail(Int64, AttemptRecord)
+    /// in flight -> pending without counting the attempt (abandoned at shutdown).
+    case release(ClaimedRow, startedAtMs: Int64)
+}

@@ -70,21 +70,8 @@ enum Queries {
 
     /// Done rows with `index >= start` in index order, one at a time: memory stays flat whatever the size.
     static func forEachDone(_ db: Connection, from start: Int64, _ body: (DoneRow) throws -> Void) throws {
-        let s = try db.prepare("""
-            SELECT idx, line, topic, persona, dynamic, model, generation_id, finish_reason, latency_ms,
-                   prompt_tokens, completion_tokens, cost
-            FROM results WHERE idx >= ? ORDER BY idx
-            """)
-        s.bind(1, start)
-        while try s.step(doing: "reading done rows") {
-            let result = RowResult(
-                line: s.text(1), topic: s.optionalText(2), persona: s.optionalText(3), dynamic: s.optionalText(4),
-                model: s.optionalText(5), generationID: s.optionalText(6), finishReason: s.optionalText(7),
-                latencyMs: s.isNull(8) ? nil : s.int64(8))
-            try body(DoneRow(
-                index: s.int64(0), result: result, promptTokens: s.optionalInt(9), completionTokens: s.optionalInt(10),
-                cost: s.optionalDouble(11)))
-        }
+        let cursor = try DoneRowCursor(db, from: start)
+        while let row = try cursor.next() { try body(row) }
     }
 
     static func state(_ db: Connection, of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {

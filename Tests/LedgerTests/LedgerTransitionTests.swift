@@ -150,6 +150,24 @@ struct LedgerTransitionTests {
         #expect(seen == Array(10..<50))
     }
 
+    @Test("a batch of transitions is applied all together or not at all")
+    func applyIsAtomic() throws {
+        let ledger = try makeLedger(rows: 4)
+        let rows = try ledger.claim(limit: 3, nowMs: 0, owner: "w")
+        #expect(throws: LedgerError.self) {
+            try ledger.apply([.complete(0, LedgerFixtures.result(0), LedgerFixtures.attempt(1)), .fail(3, LedgerFixtures.attempt(1))], nowMs: 1)
+        }
+        #expect(try ledger.counts() == StateCounts(pending: 1, inFlight: 3))
+        let changed = try ledger.apply([
+            .complete(0, LedgerFixtures.result(0), LedgerFixtures.attempt(1)),
+            .retry(1, atMs: 50, LedgerFixtures.attempt(1, kind: "server_error")),
+            .release(rows[2], startedAtMs: 0),
+            .release(ClaimedRow(index: 3, attempt: 1), startedAtMs: 0),  // not in flight: skipped
+        ], nowMs: 2)
+        #expect(changed == 3)
+        #expect(try ledger.counts() == StateCounts(pending: 3, done: 1))
+    }
+
     @Test("a row is done if and only if it has exactly one result, after any sequence of transitions")
     func invariantUnderRandomTransitions() throws {
         let ledger = try makeLedger(rows: 200)

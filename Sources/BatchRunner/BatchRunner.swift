@@ -1,1 +1,0 @@
-// BatchRunner module: placeholder until its issue lands.

@@ -20,7 +20,6 @@
 set -uo pipefail
 
 PROG="cluster.sh"
-MARKER_VAR="BATCH_SLURM_CLUSTER_DIR"   # set in the daemons' environment; slurmstepd inherits it
 
 die() { echo "$PROG: error: $*" >&2; exit 1; }
 log() { echo "$PROG: $*"; }
@@ -191,7 +190,7 @@ EOF
 start_daemon() {
     local name=$1 pidfile=$2; shift 2
     rm -f "$pidfile"
-    env "$MARKER_VAR=$STATE" SLURM_CONF="$CONF" "$@" >>"$STATE/log/$name.start.log" 2>&1 \
+    env SLURM_CONF="$CONF" "$@" >>"$STATE/log/$name.start.log" 2>&1 \
         || { tail -n 20 "$STATE/log/$name.start.log" "$STATE/log/$name.log" >&2 2>/dev/null; return 1; }
     if ! wait_for 15 "$name pid file" test -s "$pidfile"; then
         tail -n 20 "$STATE/log/$name.log" >&2 2>/dev/null; return 1
@@ -251,12 +250,22 @@ cmd_up() {
 
 print_env_hint() { log "use it with: export SLURM_CONF=$CONF   (or: eval \"\$($0 env $STATE)\")"; }
 
-# Processes a job left behind: slurmstepd (and anything else) carrying our marker.
+# Processes a job left behind: a slurmstepd of ours (it holds our slurmd.log open; its own
+# environment is overwritten by its process title) or a job process (SLURM_JOB_ID set and our
+# SLURM_CONF in its environment: sbatch passes the submitter's environment on).
 marked_pids() {
-    local p
+    local p pid env
     for p in /proc/[0-9]*; do
-        [[ "${p#/proc/}" == "$$" ]] && continue
-        tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qxF "$MARKER_VAR=$STATE" && echo "${p#/proc/}"
+        pid=${p#/proc/}
+        [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
+        if [[ "$(cat "$p/comm" 2>/dev/null)" == slurmstepd ]]; then
+            if find "$p/fd" -maxdepth 1 -lname "$STATE/*" 2>/dev/null | grep -q .; then echo "$pid"; fi
+            continue
+        fi
+        env=$( { tr '\0' '\n' < "$p/environ"; } 2>/dev/null) || continue
+        if grep -qxF "SLURM_CONF=$CONF" <<<"$env" && grep -q '^SLURM_JOB_ID=' <<<"$env"; then
+            echo "$pid"
+        fi
     done
 }
 

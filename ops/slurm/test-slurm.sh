@@ -201,7 +201,7 @@ task2_progress() {
     [[ -e "$L2" ]] || return 1
     local out
     out=$("$BATCH_BIN" status --ledger "$L2" --json 2>/dev/null) || return 1   # may race the writer
-    done2=$(json_field done <<<"$out") || return 1
+    done2=$(json_field "done" <<<"$out") || return 1
     (( done2 >= REQUEUE_AT ))
 }
 wait_until 60 "task $REQUEUE_TASK to finish $REQUEUE_AT rows" task2_progress
@@ -216,7 +216,7 @@ wait_until 60 "task $REQUEUE_TASK to be PENDING after the requeue" task_pending
 scontrol update JobId="${JOB}_$REQUEUE_TASK" StartTime=now || note "scontrol update StartTime=now failed (it will start later)"
 task_restarted() {
     local st; st=$(task_field "$REQUEUE_TASK" JobState)
-    [[ "$st" == RUNNING || "$st" == COMPLETED ]] && grep -q 'restart_count=1' "$WORK"/logs/task-"${JOB}_$REQUEUE_TASK".out 2>/dev/null
+    [[ "$st" == RUNNING || "$st" == COMPLETED ]] && grep -q 'restart_count=1' "$WORK/logs/task-${JOB}_$REQUEUE_TASK.out" 2>/dev/null
 }
 wait_until 60 "task $REQUEUE_TASK to run again" task_restarted
 note "restarted after $(secs $(( $(now_ms) - T_REQ )))"
@@ -258,7 +258,7 @@ for k in $(seq 0 $(( TASKS - 1 ))); do
         out=$("$BATCH_BIN" status --ledger "$L" --json) || fail "batch status failed on $L"
         retried=1
     fi
-    t=$(json_field total <<<"$out") d=$(json_field done <<<"$out") f=$(json_field failed <<<"$out")
+    t=$(json_field total <<<"$out") d=$(json_field "done" <<<"$out") f=$(json_field failed <<<"$out")
     p=$(json_field pending <<<"$out") i=$(json_field in_flight <<<"$out")
     note "shard $k: total $t done $d failed $f pending $p in_flight $i"
     (( d == t && f == 0 && p == 0 && i == 0 )) || fail "shard $k is not complete"
@@ -266,7 +266,7 @@ for k in $(seq 0 $(( TASKS - 1 ))); do
 done
 (( total == NUM )) || fail "the shards plan $total rows, not $NUM"
 out=$("$BATCH_BIN" status "${LEDGER_ARGS[@]}" --json) || fail "batch status over all ledgers failed"
-d=$(json_field done <<<"$out") || fail "bad status JSON over all ledgers: $out"
+d=$(json_field "done" <<<"$out") || fail "bad status JSON over all ledgers: $out"
 (( d == NUM )) || fail "batch status over all ledgers says $d done, not $NUM"
 note "batch status over all ledgers: $d done"
 phase_end

@@ -14,8 +14,9 @@ struct RecipeFields {
         for (key, _) in members where !key.hasPrefix("_") && !known.contains(key) {
             let path = field.map { "\($0).\(key)" } ?? key
             var problem = "unknown field"
-            if let guess = known.min(by: { editDistance($0, key) < editDistance($1, key) }),
-               editDistance(guess, key) <= max(2, key.count / 3) {
+            if let guess = known.first(where: { $0.hasPrefix(key) || key.hasPrefix($0) })
+                ?? known.min(by: { editDistance($0, key) < editDistance($1, key) })
+                .flatMap({ editDistance($0, key) <= max(2, key.count / 3) ? $0 : nil }) {
                 problem += "; did you mean \"\(guess)\"?"
             } else {
                 problem += "; known fields are \(known.joined(separator: ", ")) (prefix a key with _ for a comment)"

@@ -28,7 +28,7 @@ extension Recipe {
         if let knowledgePath {
             knowledgeFile = knowledgePath
             knowledgeText = try readText(knowledgePath, recipe: path, field: "knowledge_file",
-                                         what: "knowledge file given in place of the recipe's")
+                                         what: "knowledge file", note: "given instead of the recipe's")
         } else if let name = try fields.string(root["knowledge_file"], "knowledge_file", required: false) {
             let resolved = resolve(name, in: folder)
             knowledgeFile = resolved
@@ -156,10 +156,12 @@ extension Recipe {
         return (folder as NSString).appendingPathComponent(name)
     }
 
-    private static func readText(_ path: String, recipe: String, field: String?, what: String) throws(RecipeError) -> String {
+    private static func readText(
+        _ path: String, recipe: String, field: String?, what: String, note: String? = nil
+    ) throws(RecipeError) -> String {
         var isDirectory: ObjCBool = false
         let problem: String
-        let named = field == nil ? "the \(what)" : "the \(what) '\(path)'"
+        let named = (field == nil ? "the \(what)" : "the \(what) '\(path)'") + (note.map { " (\($0))" } ?? "")
         if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             problem = "cannot read \(named): no such file"
         } else if isDirectory.boolValue {

@@ -16,7 +16,7 @@ struct PreviewCommand: AsyncParsableCommand {
 
         Examples:
           batch preview --recipe recipes/nanochat-identity/recipe.json --index 7
-          batch preview --recipe recipes/nanochat-identity/recipe.json --index 0-99 --json
+          batch preview --recipe my-recipe/recipe.json --index 0-99 --json > p.jsonl
         """
     )
 
@@ -52,7 +52,7 @@ struct PreviewCommand: AsyncParsableCommand {
         do {
             loaded = try Recipe.load(path: recipe, knowledgePath: knowledge)
         } catch {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
             throw ExitCode.failure
         }
 

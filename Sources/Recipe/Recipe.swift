@@ -1,1 +1,69 @@
-// Recipe module: placeholder until its issue lands.
+/// Everything nanochat's generator hard-codes, as data: what to sample, the prompt template,
+/// the knowledge base, the request fields and how to check a model's answer.
+///
+/// `sample(index:)` gives index i exactly what the seed sends for `random.Random(i)`, for
+/// every index up to `maximumIndex` (the sampler itself accepts any `UInt64`).
+/// Build one with `Recipe.load(path:knowledgePath:)` or, for a resumed run,
+/// `Recipe(snapshot:)`; the format is described in `recipes/README.md`.
+public struct Recipe: Sendable {
+    /// A named list, in recipe order (a Python dict's insertion order in the seed).
+    public struct Category: Sendable, Equatable {
+        public let name: String
+        public let items: [String]
+    }
+
+    /// The largest index a run may use (2^63 - 1, SQLite's largest integer).
+    public static let maximumIndex = UInt64(Int64.max)
+
+    public let name: String
+    public let topics: [Category]
+    public let personas: [String]
+    public let dynamics: [String]
+    public let firstMessages: [Category]
+    /// How many first-message categories to draw from (the seed uses 3), capped at their count.
+    public let firstMessageSampleSize: Int
+    /// The request fields in body order (`model`, `stream`, ...), without `messages`.
+    public let request: [(String, JSONValue)]
+    /// Optional attribution headers (`HTTP-Referer`, `X-Title`), in recipe order.
+    public let headers: [(String, String)]
+    /// `request.model`.
+    public let model: String
+    /// The checks every answer must pass before it is accepted.
+    public let validator: ConversationValidator
+    /// The texts this recipe was built from, for a ledger.
+    public let snapshot: RecipeSnapshot
+
+    /// The template with the knowledge base already substituted.
+    let template: PromptTemplate
+    /// The request body up to the prompt string: `{"model": ..., "messages": [{"role": "user", "content": `.
+    let bodyPrefix: [UInt8]
+
+    init(
+        name: String, topics: [Category], personas: [String], dynamics: [String],
+        firstMessages: [Category], firstMessageSampleSize: Int, request: [(String, JSONValue)],
+        headers: [(String, String)], model: String, validator: ConversationValidator,
+        snapshot: RecipeSnapshot, template: PromptTemplate
+    ) {
+        self.name = name
+        self.topics = topics
+        self.personas = personas
+        self.dynamics = dynamics
+        self.firstMessages = firstMessages
+        self.firstMessageSampleSize = firstMessageSampleSize
+        self.request = request
+        self.headers = headers
+        self.model = model
+        self.validator = validator
+        self.snapshot = snapshot
+        self.template = template
+        var prefix: [UInt8] = [UInt8(ascii: "{")]
+        for (key, value) in request {
+            JSONLine.appendString(key, to: &prefix)
+            JSONLine.appendASCII(": ", to: &prefix)
+            value.append(to: &prefix)
+            JSONLine.appendASCII(", ", to: &prefix)
+        }
+        JSONLine.appendASCII("\"messages\": [{\"role\": \"user\", \"content\": ", to: &prefix)
+        self.bodyPrefix = prefix
+    }
+}

@@ -1,0 +1,38 @@
+extension Recipe {
+    /// One line of `batch preview --json` (no newline): an object with keys `index`, `topic`,
+    /// `persona`, `dynamic`, `first_message_examples`, `prompt`, `payload`, written in
+    /// Python's `json.dumps` style.
+    public func previewJSONLine(for sample: Sample) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * sample.prompt.utf8.count + bodyPrefix.count + 1024)
+        JSONLine.appendASCII("{\"index\": ", to: &out)
+        out.append(contentsOf: String(sample.index).utf8)
+        for (key, value) in [
+            ("topic", sample.topic), ("persona", sample.persona), ("dynamic", sample.dynamic),
+            ("first_message_examples", sample.firstMessageExamples), ("prompt", sample.prompt),
+        ] {
+            JSONLine.appendASCII(", ", to: &out)
+            JSONLine.appendString(key, to: &out)
+            JSONLine.appendASCII(": ", to: &out)
+            JSONLine.appendString(value, to: &out)
+        }
+        JSONLine.appendASCII(", \"payload\": ", to: &out)
+        out.append(contentsOf: requestBody(for: sample))
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A readable block for `batch preview` without `--json`: the sampled values, then the prompt.
+    public func previewText(for sample: Sample) -> String {
+        """
+        === index \(sample.index) ===
+        topic:    \(sample.topic) (\(sample.category))
+        persona:  \(sample.persona)
+        dynamic:  \(sample.dynamic)
+        first-message examples:
+        \(sample.firstMessageExamples)
+        --- prompt (\(sample.prompt.utf8.count) bytes, model \(model)) ---
+        \(sample.prompt)
+        """
+    }
+}

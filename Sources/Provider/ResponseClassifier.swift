@@ -299,7 +299,7 @@ public struct ResponseClassifier: Sendable {
 
     private func waitHint(headers: HTTPHeaders, error: ProviderError?, now: Date) -> Duration? {
         if let wait = RetryHint.wait(headers: headers, now: now) { return wait }
-        if let seconds = error?.retryAfterSeconds, seconds.isFinite, seconds >= 0 { return .milliseconds(seconds * 1000) }
+        if let seconds = error?.retryAfterSeconds, seconds.isFinite, seconds >= 0 { return RetryHint.seconds(seconds) }
         return nil
     }
 

@@ -15,7 +15,7 @@ public enum RetryHint {
     public static func wait(headers: HTTPHeaders, now: Date) -> Duration? {
         if let value = headers["retry-after-ms"], let millis = Double(value.trimmingCharacters(in: .whitespaces)),
            millis.isFinite, millis >= 0 {
-            return .milliseconds(millis)
+            return seconds(millis / 1000)
         }
         if let value = headers["retry-after"], let wait = retryAfter(value, now: now) {
             return wait
@@ -43,7 +43,7 @@ public enum RetryHint {
         let text = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Double(text) {
             guard seconds.isFinite, seconds >= 0 else { return nil }
-            return .milliseconds(seconds * 1000)
+            return Self.seconds(seconds)
         }
         guard let date = httpDate(text) else { return nil }
         return nonNegative(date.timeIntervalSince(now))
@@ -54,7 +54,7 @@ public enum RetryHint {
         guard let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else { return nil }
         if number > 1e12 { return nonNegative(number / 1000 - now.timeIntervalSince1970) }
         if number > 1e9 { return nonNegative(number - now.timeIntervalSince1970) }
-        return .milliseconds(number * 1000)
+        return seconds(number)
     }
 
     /// The instant `X-RateLimit-Reset` names, when it names an absolute time.
@@ -70,7 +70,7 @@ public enum RetryHint {
         var text = Substring(value.trimmingCharacters(in: .whitespaces))
         guard !text.isEmpty else { return nil }
         if text == "0" { return .zero }
-        var totalSeconds = 0.0
+        var totalNanoseconds = 0.0
         while !text.isEmpty {
             let numberEnd = text.firstIndex { !($0.isNumber || $0 == ".") } ?? text.endIndex
             guard numberEnd > text.startIndex, let number = Double(text[..<numberEnd]) else { return nil }
@@ -80,17 +80,18 @@ public enum RetryHint {
             text = text[unitEnd...]
             let scale: Double
             switch unit {
-            case "h": scale = 3600
-            case "m": scale = 60
-            case "s": scale = 1
-            case "ms": scale = 1e-3
-            case "us", "µs", "μs": scale = 1e-6
-            case "ns": scale = 1e-9
+            case "h": scale = 3600e9
+            case "m": scale = 60e9
+            case "s": scale = 1e9
+            case "ms": scale = 1e6
+            case "us", "µs", "μs": scale = 1e3
+            case "ns": scale = 1
             default: return nil
             }
-            totalSeconds += number * scale
+            totalNanoseconds += number * scale
         }
-        return .milliseconds(totalSeconds * 1000)
+        guard totalNanoseconds < 1e18 else { return nil }
+        return .nanoseconds(Int64(totalNanoseconds.rounded()))
     }
 
     /// Parses the three HTTP date formats of RFC 9110 (always GMT).
@@ -135,7 +136,13 @@ public enum RetryHint {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    private static func nonNegative(_ seconds: TimeInterval) -> Duration {
-        .milliseconds(max(0, seconds) * 1000)
+    private static func nonNegative(_ value: TimeInterval) -> Duration {
+        seconds(max(0, value))
+    }
+
+    /// Seconds as a Duration, to the nanosecond (nil-safe for absurdly large values).
+    static func seconds(_ value: Double) -> Duration {
+        guard value.isFinite, value > 0 else { return .zero }
+        return .nanoseconds(Int64((min(value, 1e9) * 1e9).rounded()))
     }
 }

@@ -161,8 +161,8 @@ enum ResponseBuilder {
     static func conversation(plan: SimulatorState.Plan, generationID: String, promptSHA256: String) -> String {
         var variant = plan.variant
         func pick(_ options: [String]) -> String {
-            let choice = options[Int(variant % UInt64(options.count))]
-            variant /= UInt64(options.count)
+            let choice = options[Int((variant >> 33) % UInt64(options.count))]
+            variant = variant &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return choice
         }
         var messages: [(String, String)] = []

@@ -1,7 +1,165 @@
 import ArgumentParser
+import Dispatch
+import Foundation
+import Simulator
 
-// Placeholder, replaced by the provider/simulator work (issue 4).
+/// `batch simulate`: a local OpenAI-compatible server for demos, tests and benchmarks.
 struct SimulateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "Not built yet.")
-    func run() async throws { throw ValidationError("batch simulate is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a local OpenAI-compatible chat-completions server that fakes a provider, faults included.",
+        discussion: """
+        Answers POST /v1/chat/completions (and /api/v1/chat/completions) with an OpenRouter-shaped
+        body whose content is a valid conversation ({"messages": [...]}, user first), with usage
+        and cost. Point a run at it with --base-url http://127.0.0.1:<port>/v1; no API key needed
+        unless --require-key-env is given.
+
+        Faults are drawn per request with the given probabilities (their sum must be at most 1);
+        the same --seed and the same order of requests give the same faults (concurrent clients
+        make the order itself vary). GET /stats returns counts by outcome as JSON.
+
+        On start it prints one line, `listening on http://<host>:<port>`, and runs until SIGINT
+        or SIGTERM, then prints its stats and exits 0.
+
+        Examples:
+          batch simulate --port 0
+          batch simulate --latency-ms 800 --latency-sigma 0.5 --fail-429 0.05 --fail-500 0.02
+          batch simulate --rpm 20 --require-key-env SIM_KEY --log sim.jsonl --seed 7
+        """
+    )
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on; 0 picks a free one (read it from the ready line).")
+    var port = 8089
+
+    @Option(help: "Event-loop threads.")
+    var threads = 1
+
+    @Option(name: .customLong("latency-ms"), help: "Time before each answer, in milliseconds (the median when --latency-sigma > 0).")
+    var latencyMs: Double = 0
+
+    @Option(name: .customLong("latency-sigma"), help: "Spread of a lognormal latency around --latency-ms; 0 keeps it fixed.")
+    var latencySigma: Double = 0
+
+    @Option(name: .customLong("fail-429"), help: "Rate of 429 answers with a Retry-After header.")
+    var fail429: Double = 0
+
+    @Option(name: .customLong("fail-500"), help: "Rate of 500 answers (JSON error body).")
+    var fail500: Double = 0
+
+    @Option(name: .customLong("fail-502"), help: "Rate of 502 answers with an HTML body, as a proxy sends.")
+    var fail502: Double = 0
+
+    @Option(name: .customLong("fail-503"), help: "Rate of 503 answers (the availability error shape).")
+    var fail503: Double = 0
+
+    @Option(name: .customLong("fail-timeout"), help: "Rate of requests never answered: the connection is held until the client gives up.")
+    var failTimeout: Double = 0
+
+    @Option(name: .customLong("fail-reset"), help: "Rate of answers cut mid-body by a connection reset.")
+    var failReset: Double = 0
+
+    @Option(name: .customLong("fail-malformed"), help: "Rate of answers whose content is not JSON.")
+    var failMalformed: Double = 0
+
+    @Option(name: .customLong("fail-bad-conversation"), help: "Rate of answers whose content is JSON with the roles wrong.")
+    var failBadConversation: Double = 0
+
+    @Option(name: .customLong("fail-truncated"), help: "Rate of answers cut short with finish_reason \"length\".")
+    var failTruncated: Double = 0
+
+    @Option(name: .customLong("fail-error-in-200"), help: "Rate of HTTP 200 answers carrying an error object and choices: null.")
+    var failErrorIn200: Double = 0
+
+    @Option(name: .customLong("retry-after"), help: "Seconds sent in Retry-After with injected 429s.")
+    var retryAfter = 1
+
+    @Option(help: "Requests per minute to accept; more are answered 429 with Retry-After.")
+    var rpm: Int?
+
+    @Option(name: .customLong("require-key-env"), help: ArgumentHelp(
+        "Require `Authorization: Bearer <key>`, the key read from this environment variable.",
+        valueName: "NAME"))
+    var requireKeyEnv: String?
+
+    @Option(help: "Seed for fault, latency and content choices.")
+    var seed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("Append one JSON line per response (serial, outcome, prompt_sha256, generation_id) to this file.", valueName: "FILE"))
+    var log: String?
+
+    func validate() throws {
+        do {
+            try makeConfig().validate()
+        } catch let error as SimulatorError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func makeConfig() throws -> SimulatorConfig {
+        var requiredKey: String?
+        if let name = requireKeyEnv {
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw ValidationError("--require-key-env \(name): \(name) is not set; run `export \(name)=...` first")
+            }
+            requiredKey = value
+        }
+        let latency: SimulatorConfig.Latency = latencySigma > 0
+            ? .lognormal(median: .milliseconds(latencyMs), sigma: latencySigma)
+            : .fixed(.milliseconds(latencyMs))
+        return SimulatorConfig(
+            host: host, port: port, threads: threads, latency: latency,
+            rate429: fail429, rate500: fail500, rate502: fail502, rate503: fail503,
+            rateTimeout: failTimeout, rateReset: failReset, rateMalformed: failMalformed,
+            rateBadConversation: failBadConversation, rateTruncated: failTruncated, rateErrorIn200: failErrorIn200,
+            retryAfterSeconds: retryAfter, requestsPerMinute: rpm, requiredAPIKey: requiredKey,
+            seed: seed, logPath: log
+        )
+    }
+
+    func run() async throws {
+        let signals = TerminationSignals()
+        let server: SimulatorServer
+        do {
+            server = try await SimulatorServer.start(try makeConfig())
+        } catch let error as SimulatorError {
+            throw ValidationError(error.message)
+        }
+        print("listening on \(server.rootURL)")
+        fflush(nil)
+        let signal = await signals.next()
+        try await server.stop()
+        let stats = server.stats()
+        let outcomes = stats.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("stopped (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) after \(stats.requests) requests, \(stats.responses) responses; outcomes: \(outcomes.isEmpty ? "none" : outcomes)")
+        fflush(nil)
+    }
+}
+
+/// SIGINT and SIGTERM as an async sequence: installed before the server starts, so a signal
+/// sent right after the ready line is never lost.
+private final class TerminationSignals {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        self.stream = stream
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    func next() async -> Int32 {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next() ?? SIGTERM
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
 }

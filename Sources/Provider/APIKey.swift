@@ -1,0 +1,99 @@
+import Foundation
+
+/// An API key. Its descriptions are redacted, so interpolating or dumping it leaks nothing;
+/// only ``ChatClient`` reads ``value``, to build the `Authorization` header.
+public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The secret itself. Never log, store or print it.
+    public let value: String
+
+    public init(_ value: String) { self.value = value }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "APIKey(<redacted>)" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
+}
+
+/// Why no API key could be found; the message says how to provide one.
+public struct APIKeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let envName: String
+    public let message: String
+
+    public var description: String { message }
+}
+
+/// Finds the API key the way the seed script does: the environment first, then a `.env` file.
+public enum APIKeyResolver {
+    public static let defaultEnvName = "OPENROUTER_API_KEY"
+
+    /// - Parameters:
+    ///   - envName: the variable that holds the key (`--api-key-env`).
+    ///   - environment: the process environment (injected for tests).
+    ///   - dotEnvDirectory: where to look for `.env` (the working directory).
+    public static func resolve(envName: String, environment: [String: String], dotEnvDirectory: String) throws -> APIKey {
+        if let value = environment[envName]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
+            return APIKey(value)
+        }
+        let path = URL(fileURLWithPath: dotEnvDirectory).appendingPathComponent(".env").path
+        if let data = FileManager.default.contents(atPath: path) {
+            let text = String(decoding: data, as: UTF8.self)
+            if let value = DotEnv.parse(text)[envName], !value.isEmpty {
+                return APIKey(value)
+            }
+        }
+        throw APIKeyError(envName: envName, message: """
+            no API key: \(envName) is not set in the environment or in \(path). \
+            Set it with `export \(envName)=...`, or put the line `\(envName)=...` in .env in the \
+            working directory. To try batch without a key, run `batch demo`, or point --base-url \
+            at a local `batch simulate` server.
+            """)
+    }
+}
+
+/// A `.env` file, as python-dotenv reads it: `KEY=VALUE` lines, an optional `export ` prefix,
+/// single or double quotes, `#` comments (whole lines, or after an unquoted value).
+public enum DotEnv {
+    public static func parse(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            var line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") || line.hasPrefix("export\t") {
+                line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, !key.contains(" ") else { continue }
+            result[key] = value(String(line[line.index(after: equals)...]).trimmingCharacters(in: .whitespaces))
+        }
+        return result
+    }
+
+    private static func value(_ raw: String) -> String {
+        guard let quote = raw.first, quote == "\"" || quote == "'" else {
+            // Unquoted: a comment starts at " #".
+            if let hash = raw.range(of: " #") ?? raw.range(of: "\t#") {
+                return raw[..<hash.lowerBound].trimmingCharacters(in: .whitespaces)
+            }
+            return raw
+        }
+        var output = ""
+        var escaped = false
+        for character in raw.dropFirst() {
+            if escaped {
+                switch character {
+                case "n" where quote == "\"": output.append("\n")
+                case "t" where quote == "\"": output.append("\t")
+                default: output.append(character)
+                }
+                escaped = false
+            } else if character == "\\" && quote == "\"" {
+                escaped = true
+            } else if character == quote {
+                return output
+            } else {
+                output.append(character)
+            }
+        }
+        return output  // no closing quote: take the rest
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Posts chat-completion requests and classifies every answer into one ``ProviderOutcome``.
+///
+/// The body comes ready-made (the recipe builds it); the client adds the URL, the key and the
+/// attribution headers, measures latency, and never lets the key reach an outcome's message.
+public struct ChatClient: Sendable {
+    public let transport: any HTTPTransport
+    public let config: ProviderConfig
+    private let classifier: ResponseClassifier
+    private let now: @Sendable () -> Date
+
+    /// - Parameter now: the wall clock, for HTTP-date `Retry-After` (injected in tests).
+    public init(transport: any HTTPTransport, config: ProviderConfig, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.transport = transport
+        self.config = config
+        self.classifier = ResponseClassifier(apiKeyEnvName: config.apiKeyEnvName, maxWait: config.maxRetryAfter)
+        self.now = now
+    }
+
+    /// The request `complete(body:)` sends.
+    public func request(body: [UInt8]) -> HTTPRequest {
+        var headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
+        if let key = config.apiKey { headers.append(("Authorization", "Bearer \(key.value)")) }
+        headers.append(contentsOf: config.headers)
+        return HTTPRequest(
+            url: config.chatCompletionsURL,
+            method: .post,
+            headers: headers,
+            body: body,
+            connectTimeout: config.connectTimeout,
+            deadline: config.requestDeadline
+        )
+    }
+
+    /// Sends one chat-completion request (`body` is the JSON request) and classifies the result.
+    public func complete(body: [UInt8]) async -> ProviderOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome: ProviderOutcome
+        do {
+            let response = try await transport.send(request(body: body))
+            outcome = classifier.classify(
+                status: response.status, headers: response.headers, body: scrubbed(response.body),
+                now: now(), latency: started.duration(to: clock.now)
+            )
+        } catch let error as TransportError {
+            outcome = classifier.classify(error)
+        } catch is CancellationError {
+            outcome = classifier.classify(TransportError(.cancelled, "the request was cancelled"))
+        } catch {
+            outcome = classifier.classify(TransportError(.other, "the transport failed: \(type(of: error))"))
+        }
+        return redacted(outcome)
+    }
+
+    /// The body with any copy of the key replaced, in case a provider echoes it back.
+    private func scrubbed(_ body: [UInt8]) -> [UInt8] {
+        guard let key = config.apiKey?.value, key.utf8.count >= 4 else { return body }
+        let needle = Array(key.utf8)
+        guard body.firstRange(of: needle) != nil else { return body }
+        var clean = body
+        let mask = Array("<redacted>".utf8)
+        while let range = clean.firstRange(of: needle) { clean.replaceSubrange(range, with: mask) }
+        return clean
+    }
+
+    /// Removes the key from failure messages, in case a provider echoes it back.
+    private func redacted(_ outcome: ProviderOutcome) -> ProviderOutcome {
+        guard let key = config.apiKey?.value, key.count >= 4, let failure = outcome.failure,
+              failure.message.contains(key) else { return outcome }
+        var clean = failure
+        clean.message = failure.message.replacingOccurrences(of: key, with: "<redacted>")
+        switch outcome {
+        case .success: return outcome
+        case .retry: return .retry(clean)
+        case .retryAfter(let wait, _): return .retryAfter(wait, clean)
+        case .failRow: return .failRow(clean)
+        case .abortRun: return .abortRun(clean)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import CurlShim
+import Foundation
+
+/// An ``HTTPTransport`` on libcurl's multi interface.
+///
+/// One dedicated thread drives every transfer with `curl_multi_poll`; `send` may be called
+/// from any task. Submissions and cancellations are queued under a lock and the thread is
+/// woken with `curl_multi_wakeup`; each completion resumes the awaiting continuation.
+/// Connections are kept alive and reused across requests, HTTP/2 is negotiated over TLS when
+/// the server offers it (several requests then share one connection), and the number of
+/// open connections is capped (requests beyond the cap wait inside libcurl for a free one).
+///
+/// Every request has a connect timeout and a total deadline, so a server that never answers,
+/// or trickles bytes, cannot hold a caller forever. Cancelling the awaiting task aborts the
+/// transfer and closes its connection.
+///
+/// Call ``shutdown()`` when done (it also runs when the transport is released); requests in
+/// flight then fail with ``TransportError/Kind-swift.struct/shutdown``.
+public final class CurlTransport: HTTPTransport, Sendable {
+    private let loop: CurlEventLoop
+
+    /// - Parameters:
+    ///   - maxConnections: the most connections open at once, to all hosts together.
+    ///   - maxConcurrentStreams: the most HTTP/2 streams multiplexed on one connection.
+    ///   - maxResponseBytes: a response body larger than this fails the request.
+    public init(maxConnections: Int = 1024, maxConcurrentStreams: Int = 100, maxResponseBytes: Int = 64 << 20) {
+        loop = CurlEventLoop(
+            maxConnections: max(1, maxConnections),
+            maxConcurrentStreams: max(1, maxConcurrentStreams),
+            maxResponseBytes: max(1024, maxResponseBytes)
+        )
+    }
+
+    deinit { loop.shutdown() }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                transfer.continuation = continuation
+                loop.submit(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+    }
+
+    /// Stops the event thread and fails requests still in flight. Idempotent; blocks until
+    /// the thread has released every libcurl handle.
+    public func shutdown() { loop.shutdown() }
+}
+
+/// The libcurl version this process loaded, e.g. "libcurl/7.88.1 OpenSSL/3.0.15 ...".
+public var curlVersionDescription: String { String(cString: curl_version()) }

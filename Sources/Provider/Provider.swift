@@ -1,1 +1,0 @@
-// Provider module: placeholder until its issue lands.

@@ -1,0 +1,52 @@
+/// Where and how the chat client talks to the provider.
+public struct ProviderConfig: Sendable {
+    public static let defaultBaseURL = "https://openrouter.ai/api/v1"
+
+    /// The API root; requests go to `<baseURL>/chat/completions` (`--base-url`).
+    public var baseURL: String
+    /// Sent as `Authorization: Bearer ...` when set.
+    public var apiKey: APIKey?
+    /// The variable the key came from (`--api-key-env`), named in messages about the key.
+    public var apiKeyEnvName: String
+    /// Extra headers on every request: attribution (`HTTP-Referer`, `X-Title`).
+    public var headers: [(String, String)]
+    /// How long connecting may take.
+    public var connectTimeout: Duration
+    /// How long one whole request may take (a trickling or silent server is cut off here).
+    public var requestDeadline: Duration
+    /// The longest wait a `Retry-After` (or similar) can impose.
+    public var maxRetryAfter: Duration
+
+    public init(
+        baseURL: String = ProviderConfig.defaultBaseURL,
+        apiKey: APIKey? = nil,
+        apiKeyEnvName: String = APIKeyResolver.defaultEnvName,
+        headers: [(String, String)] = [],
+        connectTimeout: Duration = .seconds(10),
+        requestDeadline: Duration = .seconds(300),
+        maxRetryAfter: Duration = .seconds(300)
+    ) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.apiKeyEnvName = apiKeyEnvName
+        self.headers = headers
+        self.connectTimeout = connectTimeout
+        self.requestDeadline = requestDeadline
+        self.maxRetryAfter = maxRetryAfter
+    }
+
+    /// `<baseURL>/chat/completions`, without a doubled slash.
+    public var chatCompletionsURL: String {
+        var base = Substring(baseURL)
+        while base.hasSuffix("/") { base = base.dropLast() }
+        return base + "/chat/completions"
+    }
+
+    /// The attribution headers OpenRouter reads (`HTTP-Referer`, `X-Title`), for those given.
+    public static func attributionHeaders(referer: String?, title: String?) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        if let referer, !referer.isEmpty { headers.append(("HTTP-Referer", referer)) }
+        if let title, !title.isEmpty { headers.append(("X-Title", title)) }
+        return headers
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Serves one connection: routes each request, applies the plan after its latency, and
+/// writes the (possibly faulty) answer.
+final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private static let maxBodyBytes = 32 << 20
+
+    private let state: SimulatorState
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var bodyTooLarge = false
+    /// True while the timeout fault holds this connection's request.
+    private var holding = false
+
+    init(state: SimulatorState) { self.state = state }
+
+    func channelActive(context: ChannelHandlerContext) {
+        state.connectionOpened()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.connectionClosed(wasHolding: holding)
+        holding = false
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = nil
+            bodyTooLarge = false
+        case .body(var chunk):
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > Self.maxBodyBytes {
+                bodyTooLarge = true
+            } else if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            let requestBody = body
+            body = nil
+            route(context: context, head: requestHead, body: requestBody)
+        }
+    }
+
+    private func route(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        switch (head.method, path) {
+        case (.GET, "/stats"):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let json = (try? encoder.encode(state.snapshot())) ?? Data("{}".utf8)
+            write(context: context, head: head, response: SimulatedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(json)))
+        case (.POST, "/v1/chat/completions"), (.POST, "/api/v1/chat/completions"), (.POST, "/chat/completions"):
+            chat(context: context, head: head, body: body)
+        default:
+            state.record("not_found")
+            write(context: context, head: head, response: ResponseBuilder.notFound(path))
+        }
+    }
+
+    private func chat(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?) {
+        if let key = state.config.requiredAPIKey, head.headers.first(name: "authorization") != "Bearer \(key)" {
+            _ = state.admitUnauthorized()
+            write(context: context, head: head, response: ResponseBuilder.unauthorized())
+            return
+        }
+        let plan: SimulatorState.Plan
+        switch state.admit(now: NIODeadline.now().uptimeNanoseconds) {
+        case .rateLimited(let seconds):
+            let reset = Int(Date().timeIntervalSince1970 * 1000) + seconds * 1000
+            write(context: context, head: head, response: ResponseBuilder.rateLimited(
+                retryAfterSeconds: seconds, limit: state.config.requestsPerMinute ?? 0, resetEpochMillis: reset))
+            return
+        case .plan(let drawn):
+            plan = drawn
+        }
+        guard !bodyTooLarge, let body, let request = ChatRequestSummary(json: Data(body.readableBytesView)) else {
+            state.record("bad_request")
+            let message = bodyTooLarge ? "request body too large" : "the body is not a JSON chat request with messages"
+            write(context: context, head: head, response: ResponseBuilder.badRequest(message))
+            return
+        }
+        if plan.fault == .timeout {
+            // Hold: never answer; the client's deadline (or cancellation) ends it.
+            holding = true
+            state.holdStarted()
+            return
+        }
+        if plan.delay <= .zero {
+            answer(context: context, head: head, plan: plan, request: request)
+        } else {
+            let nanos = plan.delay.components.seconds * 1_000_000_000 + plan.delay.components.attoseconds / 1_000_000_000
+            context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanos)) {
+                self.answer(context: context, head: head, plan: plan, request: request)
+            }
+        }
+    }
+
+    private func answer(context: ChannelHandlerContext, head: HTTPRequestHead, plan: SimulatorState.Plan, request: ChatRequestSummary) {
+        guard context.channel.isActive else {
+            state.record("abandoned")
+            return
+        }
+        let serial = state.recordResponse(plan.fault.rawValue, promptSHA256: request.promptSHA256)
+        let response = ResponseBuilder.response(
+            for: plan, serial: serial, request: request,
+            retryAfterSeconds: state.config.retryAfterSeconds, created: Int(Date().timeIntervalSince1970)
+        )
+        write(context: context, head: head, response: response)
+    }
+
+    private func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: SimulatedResponse) {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: "\(response.body.count)")
+        let keepAlive = head.isKeepAlive && response.resetAfterBytes == nil
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let responseHead = HTTPResponseHead(version: head.version, status: .init(statusCode: response.status), headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+
+        if let cut = response.resetAfterBytes {
+            // Headers promise the full length; send half, then reset the connection.
+            let buffer = context.channel.allocator.buffer(bytes: response.body.prefix(cut))
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer)))).assumeIsolated().whenComplete { _ in
+                // SO_LINGER 0 makes close send a TCP reset instead of an orderly FIN.
+                if let socket = context.channel as? any SocketOptionProvider {
+                    socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).assumeIsolated().whenComplete { _ in
+                        context.close(promise: nil)
+                    }
+                } else {
+                    context.close(promise: nil)
+                }
+            }
+            return
+        }
+        let buffer = context.channel.allocator.buffer(bytes: response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

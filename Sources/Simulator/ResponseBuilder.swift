@@ -1,0 +1,202 @@
+import Foundation
+
+/// A response the simulator will write.
+struct SimulatedResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+    /// When set, write only this many body bytes, then reset the connection.
+    var resetAfterBytes: Int?
+}
+
+/// What the simulator needs from a chat-completions request.
+struct ChatRequestSummary {
+    var model: String
+    /// SHA-256 (hex) of the last user message's content.
+    var promptSHA256: String
+    /// Bytes of all message contents, for the prompt token estimate.
+    var promptBytes: Int
+
+    private struct Body: Decodable {
+        struct Message: Decodable {
+            var role: String?
+            var content: Content?
+        }
+        enum Content: Decodable {
+            case text(String)
+            case parts([Part])
+            struct Part: Decodable { var text: String? }
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) { self = .text(text) } else { self = .parts(try container.decode([Part].self)) }
+            }
+            var text: String {
+                switch self {
+                case .text(let text): text
+                case .parts(let parts): parts.compactMap(\.text).joined()
+                }
+            }
+        }
+        var model: String?
+        var messages: [Message]?
+    }
+
+    /// Parses a request body; nil when it is not a JSON chat request.
+    init?(json: Data) {
+        guard let body = try? JSONDecoder().decode(Body.self, from: json), let messages = body.messages else { return nil }
+        model = body.model ?? "simulator/default"
+        let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
+        promptSHA256 = SHA256.hex(Array(lastUser.utf8))
+        promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
+    }
+}
+
+/// Builds OpenRouter-shaped bodies for every outcome.
+enum ResponseBuilder {
+    static let providerName = "Simulator"
+
+    /// The answer for `plan.fault` (anything but `.timeout`).
+    static func response(
+        for plan: SimulatorState.Plan, serial: Int, request: ChatRequestSummary, retryAfterSeconds: Int, created: Int
+    ) -> SimulatedResponse {
+        let generationID = "gen-sim-\(serial)"
+        switch plan.fault {
+        case .ok, .timeout:
+            let content = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            return completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
+        case .reset:
+            let content = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            var response = completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
+            response.resetAfterBytes = response.body.count / 2
+            return response
+        case .malformed:
+            let content = "Sure! Here is a conversation between a user and nanochat [sim \(generationID) prompt:\(request.promptSHA256.prefix(16))]:\nUser: hi\nAssistant: Hello! {\"messages\": [oops"
+            return completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
+        case .badConversation:
+            let content = "{\"messages\":[{\"role\":\"assistant\",\"content\":\"[sim \(generationID) prompt:\(request.promptSHA256.prefix(16))] Hello, I speak first here.\"},{\"role\":\"assistant\",\"content\":\"And again.\"}]}"
+            return completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
+        case .truncated:
+            let full = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            let content = String(full.prefix(max(1, full.count / 2)))
+            return completion(content: content, finishReason: "length", generationID: generationID, request: request, created: created)
+        case .errorIn200:
+            let body = "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":\(jsonString(request.model)),\"object\":\"chat.completion\",\"created\":\(created),\"choices\":null,\"error\":{\"message\":\"Provider returned error (simulated)\",\"metadata\":{\"error_type\":\"provider_error\",\"provider_name\":\"\(providerName)\"}}}"
+            return json(200, body, generationID: generationID)
+        case .status429:
+            var response = json(429, "{\"error\":{\"code\":429,\"message\":\"Rate limit exceeded (simulated)\",\"metadata\":{\"error_type\":\"rate_limit_exceeded\",\"provider_name\":\"\(providerName)\"}}}", generationID: generationID)
+            response.headers.append(("Retry-After", "\(retryAfterSeconds)"))
+            return response
+        case .status500:
+            return json(500, "{\"error\":{\"code\":500,\"message\":\"Internal Server Error (simulated)\"}}", generationID: generationID)
+        case .status502:
+            let html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>simulated proxy</center>\r\n</body>\r\n</html>\r\n"
+            return SimulatedResponse(status: 502, headers: [("Content-Type", "text/html")], body: Array(html.utf8))
+        case .status503:
+            // The availability shape: no error.code, but error_type, http_status, availability.
+            return json(503, "{\"error\":{\"error_type\":\"provider_unavailable\",\"http_status\":503,\"message\":\"No provider available (simulated)\",\"availability\":{\"code\":\"no_capacity\",\"retryable\":true}}}", generationID: generationID)
+        }
+    }
+
+    static func rateLimited(retryAfterSeconds: Int, limit: Int, resetEpochMillis: Int) -> SimulatedResponse {
+        var response = json(429, "{\"error\":{\"code\":429,\"message\":\"Rate limit exceeded: \(limit) requests per minute (simulated)\",\"metadata\":{\"error_type\":\"rate_limit_exceeded\"}}}")
+        response.headers += [
+            ("Retry-After", "\(retryAfterSeconds)"),
+            ("X-RateLimit-Limit", "\(limit)"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "\(resetEpochMillis)"),
+        ]
+        return response
+    }
+
+    static func unauthorized() -> SimulatedResponse {
+        json(401, "{\"error\":{\"code\":401,\"message\":\"No auth credentials found (simulated)\"}}")
+    }
+
+    static func badRequest(_ message: String) -> SimulatedResponse {
+        json(400, "{\"error\":{\"code\":400,\"message\":\(jsonString(message))}}")
+    }
+
+    static func notFound(_ path: String) -> SimulatedResponse {
+        json(404, "{\"error\":{\"code\":404,\"message\":\(jsonString("no route for \(path); use POST /v1/chat/completions or GET /stats"))}}")
+    }
+
+    static func json(_ status: Int, _ body: String, generationID: String? = nil) -> SimulatedResponse {
+        var headers = [("Content-Type", "application/json")]
+        if let generationID { headers.append(("X-Generation-Id", generationID)) }
+        return SimulatedResponse(status: status, headers: headers, body: Array(body.utf8))
+    }
+
+    private static func completion(
+        content: String, finishReason: String, generationID: String, request: ChatRequestSummary, created: Int
+    ) -> SimulatedResponse {
+        let promptTokens = max(1, request.promptBytes / 4)
+        let completionTokens = max(1, content.utf8.count / 4)
+        let total = promptTokens + completionTokens
+        let cost = Double(total) * 1e-6
+        let body = "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":\(jsonString(request.model)),\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(content)),\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)}}"
+        return json(200, body, generationID: generationID)
+    }
+
+    // MARK: the conversation
+
+    private static let openers = [
+        "hi", "Hey, who are you?", "hello! tell me about yourself", "What is nanochat?", "yo, what is this",
+        "Hi nanochat", "Can you help me code?", "hola",
+    ]
+    private static let questions = [
+        "How were you trained?", "Can you browse the internet?", "What can you do?", "Are you open source?",
+        "How do you compare to ChatGPT?", "What is your context limit?", "Who made you?",
+    ]
+    private static let answers = [
+        "I am nanochat, a small open source chat model. I was trained end to end on a modest budget, and my code is public.",
+        "I cannot browse the internet. I only know what was in my training data, so I can be out of date or wrong.",
+        "I can answer questions, explain ideas, and help with simple code. I work best in English.",
+        "Yes, the whole project is open source under the MIT license, so anyone can read and change it.",
+        "I am much smaller than ChatGPT, so I make more mistakes, but I am cheap to train and easy to study.",
+        "My context is limited to a couple of thousand tokens, so very long documents do not fit.",
+    ]
+
+    /// `{"messages": [...]}` with `plan.messageCount` alternating messages, user first; the
+    /// first assistant message carries `[sim <generation id> prompt:<16 hex>]`.
+    static func conversation(plan: SimulatorState.Plan, generationID: String, promptSHA256: String) -> String {
+        var variant = plan.variant
+        func pick(_ options: [String]) -> String {
+            let choice = options[Int((variant >> 33) % UInt64(options.count))]
+            variant = variant &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return choice
+        }
+        var messages: [(String, String)] = []
+        for index in 0..<plan.messageCount {
+            if index % 2 == 0 {
+                messages.append(("user", index == 0 ? pick(openers) : pick(questions)))
+            } else {
+                var answer = pick(answers)
+                if index == 1 { answer = "[sim \(generationID) prompt:\(promptSHA256.prefix(16))] " + answer }
+                messages.append(("assistant", answer))
+            }
+        }
+        let items = messages.map { "{\"role\":\"\($0.0)\",\"content\":\(jsonString($0.1))}" }
+        return "{\"messages\":[\(items.joined(separator: ","))]}"
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+}

@@ -1,0 +1,185 @@
+/// How `batch simulate` behaves: where it listens, how slowly it answers, and which faults
+/// it injects at which rates.
+public struct SimulatorConfig: Sendable, Equatable {
+    /// How long the simulator waits before answering.
+    public enum Latency: Sendable, Equatable {
+        case fixed(Duration)
+        /// `median * exp(sigma * Z)` with Z standard normal: a long right tail, like real APIs.
+        case lognormal(median: Duration, sigma: Double)
+    }
+
+    public var host: String
+    /// 0 picks a free port; read the chosen one from ``SimulatorServer/port``.
+    public var port: Int
+    /// Event-loop threads.
+    public var threads: Int
+    public var latency: Latency
+
+    /// Fault rates, each a probability in 0...1; their sum must not exceed 1.
+    public var rate429: Double
+    public var rate500: Double
+    /// 502 with an HTML (non-JSON) body, as a proxy sends.
+    public var rate502: Double
+    public var rate503: Double
+    /// Accept the request and never answer, holding the connection until the client leaves.
+    public var rateTimeout: Double
+    /// Send the headers and part of the body, then reset the connection.
+    public var rateReset: Double
+    /// Content that is not JSON.
+    public var rateMalformed: Double
+    /// JSON content whose roles are wrong.
+    public var rateBadConversation: Double
+    /// `finish_reason: "length"` with partial content.
+    public var rateTruncated: Double
+    /// HTTP 200 whose body is `{"error": {...}, "choices": null}`.
+    public var rateErrorIn200: Double
+
+    /// The `Retry-After` seconds sent with 429s.
+    public var retryAfterSeconds: Int
+    /// Requests per minute accepted (a sliding window); more get 429 with Retry-After. nil: no limit.
+    public var requestsPerMinute: Int?
+    /// When set, requests without `Authorization: Bearer <this>` get 401.
+    public var requiredAPIKey: String?
+    /// Seeds fault, latency and content choices. The same seed and the same order of requests
+    /// give the same choices; with concurrent clients the order itself varies.
+    public var seed: UInt64
+    /// Appends one JSON line per response (serial, outcome, prompt_sha256, generation_id).
+    public var logPath: String?
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        threads: Int = 1,
+        latency: Latency = .fixed(.zero),
+        rate429: Double = 0, rate500: Double = 0, rate502: Double = 0, rate503: Double = 0,
+        rateTimeout: Double = 0, rateReset: Double = 0, rateMalformed: Double = 0,
+        rateBadConversation: Double = 0, rateTruncated: Double = 0, rateErrorIn200: Double = 0,
+        retryAfterSeconds: Int = 1,
+        requestsPerMinute: Int? = nil,
+        requiredAPIKey: String? = nil,
+        seed: UInt64 = 0,
+        logPath: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.latency = latency
+        self.rate429 = rate429
+        self.rate500 = rate500
+        self.rate502 = rate502
+        self.rate503 = rate503
+        self.rateTimeout = rateTimeout
+        self.rateReset = rateReset
+        self.rateMalformed = rateMalformed
+        self.rateBadConversation = rateBadConversation
+        self.rateTruncated = rateTruncated
+        self.rateErrorIn200 = rateErrorIn200
+        self.retryAfterSeconds = retryAfterSeconds
+        self.requestsPerMinute = requestsPerMinute
+        self.requiredAPIKey = requiredAPIKey
+        self.seed = seed
+        self.logPath = logPath
+    }
+
+    /// A config answering every request with `fault` (or success for `.ok`).
+    public static func always(_ fault: SimulatorFault, port: Int = 0) -> SimulatorConfig {
+        var config = SimulatorConfig(port: port)
+        config.setRate(for: fault, 1)
+        return config
+    }
+
+    /// The rate of each injected fault, in the order faults are drawn.
+    public var faultRates: [(SimulatorFault, Double)] {
+        [
+            (.status429, rate429), (.status500, rate500), (.status502, rate502), (.status503, rate503),
+            (.timeout, rateTimeout), (.reset, rateReset), (.malformed, rateMalformed),
+            (.badConversation, rateBadConversation), (.truncated, rateTruncated), (.errorIn200, rateErrorIn200),
+        ]
+    }
+
+    public mutating func setRate(for fault: SimulatorFault, _ rate: Double) {
+        switch fault {
+        case .ok: break
+        case .status429: rate429 = rate
+        case .status500: rate500 = rate
+        case .status502: rate502 = rate
+        case .status503: rate503 = rate
+        case .timeout: rateTimeout = rate
+        case .reset: rateReset = rate
+        case .malformed: rateMalformed = rate
+        case .badConversation: rateBadConversation = rate
+        case .truncated: rateTruncated = rate
+        case .errorIn200: rateErrorIn200 = rate
+        }
+    }
+
+    /// Checks the values; the error says which one is wrong and what is allowed.
+    public func validate() throws(SimulatorError) {
+        for (fault, rate) in faultRates where !(rate >= 0 && rate <= 1) {
+            throw SimulatorError("the \(fault.rawValue) fault rate is \(rate); use a probability between 0 and 1")
+        }
+        let total = faultRates.reduce(0) { $0 + $1.1 }
+        if total > 1.000_000_1 {
+            throw SimulatorError("the fault rates add up to \(total); their sum must be at most 1")
+        }
+        if !(0...65535).contains(port) { throw SimulatorError("port \(port) is out of range; use 0...65535 (0 picks a free port)") }
+        if threads < 1 { throw SimulatorError("threads must be at least 1") }
+        if retryAfterSeconds < 0 { throw SimulatorError("retry-after seconds must not be negative") }
+        if let rpm = requestsPerMinute, rpm < 1 { throw SimulatorError("the requests-per-minute limit must be at least 1") }
+        switch latency {
+        case .fixed(let value) where value < .zero:
+            throw SimulatorError("latency must not be negative")
+        case .lognormal(let median, let sigma) where median < .zero || sigma < 0 || !sigma.isFinite:
+            throw SimulatorError("lognormal latency needs a median >= 0 and a sigma >= 0")
+        default: break
+        }
+    }
+}
+
+/// What the simulator does with one chat request.
+public enum SimulatorFault: String, Sendable, CaseIterable, Codable {
+    case ok
+    case status429 = "429"
+    case status500 = "500"
+    case status502 = "502"
+    case status503 = "503"
+    case timeout
+    case reset
+    case malformed
+    case badConversation = "bad_conversation"
+    case truncated
+    case errorIn200 = "error_in_200"
+}
+
+/// A simulator that cannot start or was configured wrongly.
+public struct SimulatorError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Counts since the server started, by outcome. `GET /stats` returns these as JSON.
+public struct SimulatorStats: Sendable, Equatable, Codable {
+    /// Chat-completion requests received.
+    public var requests: Int = 0
+    /// Responses written (each got a serial and a generation id `gen-sim-<serial>`).
+    public var responses: Int = 0
+    /// Outcomes: "ok", "429", "500", "502", "503", "timeout", "reset", "malformed",
+    /// "bad_conversation", "truncated", "error_in_200", "rpm_429", "unauthorized",
+    /// "bad_request", "not_found", "abandoned" (the client left before the answer).
+    public var outcomes: [String: Int] = [:]
+    public var connectionsOpened: Int = 0
+    public var connectionsClosed: Int = 0
+    /// Requests the timeout fault is holding right now.
+    public var held: Int = 0
+
+    public init() {}
+
+    public subscript(outcome: String) -> Int { outcomes[outcome] ?? 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case requests, responses, outcomes, held
+        case connectionsOpened = "connections_opened"
+        case connectionsClosed = "connections_closed"
+    }
+}

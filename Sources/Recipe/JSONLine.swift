@@ -39,53 +39,57 @@ public enum JSONLine {
     /// Appends `encodeString(string)`'s bytes to `out`.
     public static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var utf8 = string.utf8
-        let handled: Void? = utf8.withContiguousStorageIfAvailable { buffer in
-            appendEscaped(buffer, to: &out)
-        }
-        if handled == nil {
-            utf8 = string.utf8
-            appendEscaped(Array(utf8), to: &out)
-        }
+        var string = string
+        string.withUTF8 { appendEscaped($0, to: &out) }
         out.append(UInt8(ascii: "\""))
     }
 
-    private static func appendEscaped(_ bytes: some RandomAccessCollection<UInt8>, to out: inout [UInt8]) {
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
-            let byte = bytes[index]
-            if byte >= 0x20 && byte < 0x7F {
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
-                out.append(byte)
-                index = bytes.index(after: index)
-                continue
-            }
-            if byte < 0x80 {
-                switch byte {
-                case 0x0A: appendASCII("\\n", to: &out)
-                case 0x0D: appendASCII("\\r", to: &out)
-                case 0x09: appendASCII("\\t", to: &out)
-                case 0x08: appendASCII("\\b", to: &out)
-                case 0x0C: appendASCII("\\f", to: &out)
-                default: appendUnicodeEscape(UInt16(byte), to: &out)
+    /// Bytes that are copied as they are: printable ASCII other than `"` and `\`.
+    private static let verbatim: [Bool] = (0..<256).map { byte in
+        byte >= 0x20 && byte < 0x7F && byte != 0x22 && byte != 0x5C
+    }
+
+    /// Escapes valid UTF-8, copying runs of verbatim bytes in one go (prompts are mostly ASCII).
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let count = bytes.count
+        var index = 0
+        verbatim.withUnsafeBufferPointer { verbatim in
+            while index < count {
+                let runStart = index
+                while index < count, verbatim[Int(bytes[index])] { index += 1 }
+                if index > runStart {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 }
-                index = bytes.index(after: index)
-                continue
-            }
-            // Decode one multi-byte UTF-8 scalar (the String guarantees valid UTF-8).
-            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
-            var value = UInt32(byte) & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F)
-            for _ in 1..<length {
-                index = bytes.index(after: index)
-                value = value << 6 | (UInt32(bytes[index]) & 0x3F)
-            }
-            index = bytes.index(after: index)
-            if value > 0xFFFF {
-                let v = value - 0x10000
-                appendUnicodeEscape(UInt16(0xD800 + (v >> 10)), to: &out)
-                appendUnicodeEscape(UInt16(0xDC00 + (v & 0x3FF)), to: &out)
-            } else {
-                appendUnicodeEscape(UInt16(value), to: &out)
+                guard index < count else { return }
+                let byte = bytes[index]
+                if byte < 0x80 {
+                    switch byte {
+                    case 0x22: appendASCII("\\\"", to: &out)
+                    case 0x5C: appendASCII("\\\\", to: &out)
+                    case 0x0A: appendASCII("\\n", to: &out)
+                    case 0x0D: appendASCII("\\r", to: &out)
+                    case 0x09: appendASCII("\\t", to: &out)
+                    case 0x08: appendASCII("\\b", to: &out)
+                    case 0x0C: appendASCII("\\f", to: &out)
+                    default: appendUnicodeEscape(UInt16(byte), to: &out)
+                    }
+                    index += 1
+                    continue
+                }
+                // One multi-byte UTF-8 scalar (a String's UTF-8 is always valid).
+                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+                var value = UInt32(byte) & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F)
+                for offset in 1..<length {
+                    value = value << 6 | (UInt32(bytes[index + offset]) & 0x3F)
+                }
+                index += length
+                if value > 0xFFFF {
+                    let v = value - 0x10000
+                    appendUnicodeEscape(UInt16(0xD800 + (v >> 10)), to: &out)
+                    appendUnicodeEscape(UInt16(0xDC00 + (v & 0x3FF)), to: &out)
+                } else {
+                    appendUnicodeEscape(UInt16(value), to: &out)
+                }
             }
         }
     }

@@ -9,15 +9,21 @@ extension Recipe {
         out.append(contentsOf: String(sample.index).utf8)
         for (key, value) in [
             ("topic", sample.topic), ("persona", sample.persona), ("dynamic", sample.dynamic),
-            ("first_message_examples", sample.firstMessageExamples), ("prompt", sample.prompt),
+            ("first_message_examples", sample.firstMessageExamples),
         ] {
             JSONLine.appendASCII(", ", to: &out)
             JSONLine.appendString(key, to: &out)
             JSONLine.appendASCII(": ", to: &out)
             JSONLine.appendString(value, to: &out)
         }
+        // The prompt appears twice (alone and in the payload): escape it once.
+        var prompt: [UInt8] = []
+        prompt.reserveCapacity(sample.prompt.utf8.count + 512)
+        JSONLine.appendString(sample.prompt, to: &prompt)
+        JSONLine.appendASCII(", \"prompt\": ", to: &out)
+        out.append(contentsOf: prompt)
         JSONLine.appendASCII(", \"payload\": ", to: &out)
-        out.append(contentsOf: requestBody(for: sample))
+        appendRequestBody(encodedPrompt: prompt, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }

@@ -54,11 +54,19 @@ extension Recipe {
     /// `payload(for:)` encoded as Python's `json.dumps` (which `requests.post(json=)` uses),
     /// so the bytes equal what the seed sends.
     public func requestBody(for sample: Sample) -> [UInt8] {
-        var body = bodyPrefix
+        var body: [UInt8] = []
         body.reserveCapacity(bodyPrefix.count + sample.prompt.utf8.count + 256)
-        JSONLine.appendString(sample.prompt, to: &body)
-        JSONLine.appendASCII("}]}", to: &body)
+        var prompt: [UInt8] = []
+        JSONLine.appendString(sample.prompt, to: &prompt)
+        appendRequestBody(encodedPrompt: prompt, to: &body)
         return body
+    }
+
+    /// Appends the request body, given the prompt already encoded as a JSON string.
+    func appendRequestBody(encodedPrompt: [UInt8], to out: inout [UInt8]) {
+        out.append(contentsOf: bodyPrefix)
+        out.append(contentsOf: encodedPrompt)
+        JSONLine.appendASCII("}]}", to: &out)
     }
 
     /// Parses and validates a model's answer with this recipe's `validation` settings.

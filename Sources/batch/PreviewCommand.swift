@@ -59,12 +59,15 @@ struct PreviewCommand: AsyncParsableCommand {
         var output = OutputBuffer()
         let clock = ContinuousClock()
         var sampling = Duration.zero
+        var formatting = Duration.zero
         var first = true
         for i in range {
             let start = clock.now
             let sample = loaded.sample(index: i)
+            let sampled = clock.now
             let bytes = json ? loaded.previewJSONLine(for: sample) : Array(loaded.previewText(for: sample).utf8)
-            sampling += clock.now - start
+            sampling += sampled - start
+            formatting += clock.now - sampled
             if !json && !first { output.append(Array("\n".utf8)) }
             first = false
             output.append(bytes)
@@ -73,9 +76,13 @@ struct PreviewCommand: AsyncParsableCommand {
         }
         try output.flush()
         if timing {
-            let seconds = Double(sampling.components.seconds) + Double(sampling.components.attoseconds) / 1e18
-            let line = String(format: "sampled and rendered %llu indices in %.3f s (%.1f us each)\n",
-                              range.count, seconds, seconds * 1e6 / Double(range.count))
+            func seconds(_ d: Duration) -> Double {
+                Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            }
+            let n = Double(range.count)
+            let line = String(
+                format: "%llu indices: sampling and prompts %.3f s (%.1f us each), formatting output %.3f s (%.1f us each)\n",
+                range.count, seconds(sampling), seconds(sampling) * 1e6 / n, seconds(formatting), seconds(formatting) * 1e6 / n)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

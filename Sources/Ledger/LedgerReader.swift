@@ -67,3 +67,14 @@ extension LedgerReader {
         return rows
     }
 }
+
+extension LedgerReader {
+    /// Rows that became done at or after `ms` (for the recent rate).
+    public func finishedSince(_ ms: Int64) throws(LedgerError) -> Int {
+        let s = try db.statement("SELECT COUNT(*) FROM results WHERE finished_at_ms >= ?")
+        defer { s.reset() }
+        s.bind(1, ms)
+        try s.step(doing: "counting recent rows")
+        return s.int(0)
+    }
+}

@@ -13,6 +13,12 @@ struct Batch: AsyncParsableCommand {
         Start with `batch demo` (no API key needed), then `batch run --help`.
         """,
         subcommands: [
+            DemoCommand.self,
+            RunCommand.self,
+            ResumeCommand.self,
+            RetryCommand.self,
+            StatusCommand.self,
+            ExportCommand.self,
             PreviewCommand.self,
             SimulateCommand.self,
             BenchCommand.self,

@@ -90,10 +90,29 @@ struct TokenBucketTests {
 
 @Suite("Congestion window")
 struct CongestionWindowTests {
-    @Test("a rate-limit answer pauses every worker and halves the window once per burst")
+    func stormed(_ maximum: Int = 64) -> CongestionWindow {
+        var window = CongestionWindow(maximum: maximum, sampleSize: 4)
+        for _ in 0..<2 { window.succeeded() }
+        return window
+    }
+
+    @Test("a lone rate-limit answer among successes delays nobody else")
+    func loneRateLimit() {
+        var window = CongestionWindow(maximum: 16, sampleSize: 16)
+        for _ in 0..<15 { window.succeeded() }
+        let storm = window.rateLimited(nowMs: 0, waitMs: 1_000)
+        #expect(!storm)
+        #expect(window.window == 16)
+        #expect(!window.isPaused(nowMs: 0))
+    }
+
+    @Test("a storm pauses every worker and halves the window once per burst")
     func halveOnce() {
-        var window = CongestionWindow(maximum: 64)
-        window.rateLimited(nowMs: 1_000, waitMs: 5_000)
+        var window = stormed()
+        _ = window.rateLimited(nowMs: 1_000, waitMs: 5_000)
+        #expect(window.window == 64)  // one of three: not yet a storm
+        let storm = window.rateLimited(nowMs: 1_000, waitMs: 5_000)
+        #expect(storm)
         #expect(window.window == 32)
         #expect(window.isPaused(nowMs: 5_999))
         #expect(!window.isPaused(nowMs: 6_000))
@@ -106,7 +125,8 @@ struct CongestionWindowTests {
 
     @Test("successes grow the window back by one per window of successes, up to the maximum")
     func additiveIncrease() {
-        var window = CongestionWindow(maximum: 4)
+        var window = CongestionWindow(maximum: 4, sampleSize: 2)
+        window.rateLimited(nowMs: 0, waitMs: 0)
         window.rateLimited(nowMs: 0, waitMs: 0)
         #expect(window.window == 2)
         window.succeeded()
@@ -118,7 +138,7 @@ struct CongestionWindowTests {
 
     @Test("the window never drops below one")
     func floor() {
-        var window = CongestionWindow(maximum: 2)
+        var window = CongestionWindow(maximum: 2, sampleSize: 2)
         for step in 0..<10 { window.rateLimited(nowMs: Int64(step) * 10_000, waitMs: 1) }
         #expect(window.window == 1)
     }

@@ -1,0 +1,144 @@
+import Foundation
+import Ledger
+import Recipe
+
+/// The shape of each exported line.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// `[{"role": ..., "content": ...}, ...]`: what the seed writes and nanochat's CustomJSON loads.
+    case messages
+    /// `{"messages": [...], "metadata": {"topic", "persona", "dynamic"}}`: the seed's `--save-metadata` shape.
+    case seedMetadata = "seed-metadata"
+}
+
+/// What an export wrote, and what it could not.
+public struct ExportReport: Sendable {
+    public var rows = 0
+    /// Planned indices not done in the given ledgers (pending, in flight or failed).
+    public var unfinished = 0
+    /// Some of them, lowest first.
+    public var unfinishedSample: [Int64] = []
+    /// Shards of the run for which no ledger was given.
+    public var missingShards: [Int] = []
+    public var plannedRows: Int64 = 0
+}
+
+/// Writes done rows of one or more ledgers of the same run, in global index order, each index
+/// once, byte for byte as the seed's `json.dumps` would; optionally a metadata file aligned line
+/// by line. Both are written to temporary files and renamed, so re-running gives the same bytes
+/// and a crash leaves no half file.
+public enum Exporter {
+    public static func export(
+        ledgers paths: [String], output: String, metadata: String?, format: ExportFormat
+    ) throws -> ExportReport {
+        guard !paths.isEmpty else { throw RunSetupError("give at least one --ledger") }
+        let readers = try paths.map { try LedgerReader(path: $0) }
+        var report = try checkSameRun(readers)
+
+        let out = try AtomicFileWriter(path: output)
+        let meta = try metadata.map { try AtomicFileWriter(path: $0) }
+        let cursors = try readers.map { try $0.doneRows() }
+        var heads = try cursors.map { try $0.next() }
+        var line: [UInt8] = []
+        line.reserveCapacity(16 << 10)
+        while true {
+            // The smallest index among the cursors' current rows (a handful of ledgers: a scan is enough).
+            var best: Int?
+            for (i, head) in heads.enumerated() {
+                guard let head else { continue }
+                if let b = best, let current = heads[b], current.index <= head.index {
+                    if current.index == head.index {
+                        throw RunSetupError("index \(head.index) is done in both \(paths[b]) and \(paths[i]); export each run once")
+                    }
+                    continue
+                }
+                best = i
+            }
+            guard let b = best, let row = heads[b] else { break }
+            heads[b] = try cursors[b].next()
+
+            line.removeAll(keepingCapacity: true)
+            switch format {
+            case .messages:
+                line.append(contentsOf: row.result.line.utf8)
+            case .seedMetadata:
+                line.append(contentsOf: #"{"messages": "#.utf8)
+                line.append(contentsOf: row.result.line.utf8)
+                line.append(contentsOf: #", "metadata": {"topic": "#.utf8)
+                appendOptional(row.result.topic, to: &line)
+                line.append(contentsOf: #", "persona": "#.utf8)
+                appendOptional(row.result.persona, to: &line)
+                line.append(contentsOf: #", "dynamic": "#.utf8)
+                appendOptional(row.result.dynamic, to: &line)
+                line.append(contentsOf: "}}".utf8)
+            }
+            line.append(UInt8(ascii: "\n"))
+            try out.write(line)
+            if let meta { try meta.write(metadataLine(row)) }
+            report.rows += 1
+        }
+        try out.commit()
+        try meta?.commit()
+        return report
+    }
+
+    /// Refuses ledgers of different runs; counts what is unfinished and which shards are missing.
+    private static func checkSameRun(_ readers: [LedgerReader]) throws -> ExportReport {
+        var report = ExportReport()
+        let first = try readers[0].run()
+        report.plannedRows = first.plannedRows
+        var shardsSeen: [Int: String] = [:]
+        for reader in readers {
+            let run = try reader.run()
+            if run.recipeSHA256 != first.recipeSHA256 || run.plannedRows != first.plannedRows {
+                throw RunSetupError("""
+                    \(reader.path) is from a different run than \(readers[0].path) \
+                    (\(run.plannedRows) rows with recipe \(run.recipeSHA256.prefix(12)) against \
+                    \(first.plannedRows) rows with recipe \(first.recipeSHA256.prefix(12))); export each run on its own
+                    """)
+            }
+            if (run.shard == nil) != (first.shard == nil) || run.shard.map({ $0.count }) != first.shard.map({ $0.count }) {
+                throw RunSetupError("\(reader.path) is sharded as \(run.shard?.description ?? "unsharded") but \(readers[0].path) as \(first.shard?.description ?? "unsharded"); these ledgers do not belong together")
+            }
+            if let shard = run.shard {
+                if let other = shardsSeen[shard.index] {
+                    throw RunSetupError("\(reader.path) and \(other) are both shard \(shard); give each shard's ledger once")
+                }
+                shardsSeen[shard.index] = reader.path
+            }
+            let counts = try reader.counts()
+            report.unfinished += counts.total - counts.done
+            if report.unfinishedSample.count < 20 {
+                report.unfinishedSample += try reader.unfinishedIndices(limit: 20)
+            }
+        }
+        report.unfinishedSample = Array(report.unfinishedSample.sorted().prefix(20))
+        if let count = first.shard?.count {
+            report.missingShards = (0..<count).filter { shardsSeen[$0] == nil }
+        }
+        return report
+    }
+
+    private static func appendOptional(_ text: String?, to out: inout [UInt8]) {
+        if let text { JSONLine.appendString(text, to: &out) } else { out.append(contentsOf: "null".utf8) }
+    }
+
+    /// `{"index": ..., "topic": ..., ...}`: one line per exported row, in the same order.
+    static func metadataLine(_ row: DoneRow) -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"index": \#(row.index), "topic": "#.utf8)
+        appendOptional(row.result.topic, to: &out)
+        out.append(contentsOf: #", "persona": "#.utf8)
+        appendOptional(row.result.persona, to: &out)
+        out.append(contentsOf: #", "dynamic": "#.utf8)
+        appendOptional(row.result.dynamic, to: &out)
+        out.append(contentsOf: #", "model": "#.utf8)
+        appendOptional(row.result.model, to: &out)
+        out.append(contentsOf: #", "generation_id": "#.utf8)
+        appendOptional(row.result.generationID, to: &out)
+        out.append(contentsOf: #", "prompt_tokens": \#(row.promptTokens.map(String.init) ?? "null")"#.utf8)
+        out.append(contentsOf: #", "completion_tokens": \#(row.completionTokens.map(String.init) ?? "null")"#.utf8)
+        out.append(contentsOf: #", "cost": \#(row.cost.map { "\($0)" } ?? "null")}"#.utf8)
+        out.append(UInt8(ascii: "\n"))
+        return out
+    }
+}

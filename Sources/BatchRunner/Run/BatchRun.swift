@@ -1,0 +1,324 @@
+import Foundation
+import Ledger
+import Logging
+import Provider
+import Recipe
+
+/// The run loop: claims due rows from the ledger, sends them through the provider client with at
+/// most `concurrency` in flight, and records every outcome, until every row is done or failed
+/// or something stops the run.
+///
+/// One loop task owns all state and every ledger write; row tasks only send a request and post
+/// their verdict. Outcomes that arrive together are written in one transaction. Everything it
+/// does with time goes through the injected `RunClock`, and jitter through a seeded generator.
+public final class BatchRun {
+    public let settings: RunSettings
+    /// Lets signal handlers (or tests) ask the run to stop.
+    public let control: RunControl
+
+    private let ledger: Ledger
+    private let recipe: Recipe
+    private let client: ChatClient
+    private let clock: any RunClock
+    private let logger: Logger
+    private let owner: String
+    private let inbox = EventInbox()
+    private var random: SeededRandom
+    private let backoff: Backoff
+    private let progressIntervalMs: Int64
+    private let onProgress: @Sendable (RunProgress) -> Void
+
+    // Loop state.
+    private var window: CongestionWindow
+    private var breaker: CircuitBreaker
+    private var requestBucket: TokenBucket?
+    private var tokenBucket: TokenBucket?
+    private var inFlight: [Int64: ClaimedRow] = [:]
+    private var counts = StateCounts()
+    private var usage = UsageTotals()
+    private var requestsSent = 0
+    private var stopReason: StopReason?
+    private var stopping = false
+    private var hardStop = false
+    private var graceDeadlineMs: Int64?
+    private var noWorkLeft = false
+    private var averageTokens = 2_000.0
+    private var recentFinishes: [(ms: Int64, count: Int)] = []
+    private var startedMs: Int64 = 0
+    private var lastProgressMs: Int64 = .min
+    private var released = 0
+    private var timer: (deadline: Int64, task: Task<Void, Never>)?
+
+    public init(
+        ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings,
+        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
+        progressIntervalMs: Int64 = 2_000, onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+    ) {
+        self.ledger = ledger
+        self.recipe = recipe
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.progressIntervalMs = progressIntervalMs
+        self.onProgress = onProgress
+        self.owner = "pid \(getpid()) at \(clock.nowMs())"
+        self.random = SeededRandom(seed: settings.seed ?? UInt64.random(in: 0...UInt64.max))
+        self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
+        self.window = CongestionWindow(maximum: settings.concurrency)
+        self.breaker = CircuitBreaker(threshold: settings.breakerThreshold)
+        self.control = RunControl(inbox: inbox)
+    }
+
+    /// Runs until every row is done or failed, or the run is stopped. Rows found in flight (a
+    /// crashed run's orphans) are first put back to pending. Throws only if the ledger cannot be
+    /// written; then rows in flight stay so and the next resume takes them back.
+    public func run() async throws -> RunSummary {
+        startedMs = clock.nowMs()
+        let orphans = try ledger.releaseOrphans(nowMs: startedMs)
+        if orphans > 0 { logger.info("put \(orphans) rows left in flight by an earlier process back to pending") }
+        counts = try ledger.counts()
+        usage = try ledger.usage()
+        if let rpm = settings.requestsPerMinute { requestBucket = TokenBucket(perMinute: rpm, nowMs: startedMs) }
+        if let tpm = settings.tokensPerMinute { tokenBucket = TokenBucket(perMinute: tpm, burst: max(tpm / 60, averageTokens), nowMs: startedMs) }
+
+        var wakeups = inbox.wakeups.makeAsyncIterator()
+        let recipe = self.recipe, client = self.client, clock = self.clock, inbox = self.inbox
+        let maxAttempts = settings.maxAttempts
+        // A discarding group: finished row tasks are freed at once instead of kept until awaited.
+        var failure: (any Error)?
+        await withDiscardingTaskGroup { group in
+            defer { timer?.task.cancel() }
+            while true {
+                do {
+                    try apply(inbox.drain())
+                    let now = clock.nowMs()
+                    if let grace = graceDeadlineMs, now >= grace, !hardStop, !inFlight.isEmpty {
+                        logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
+                        hardStop = true
+                    }
+                    if hardStop { group.cancelAll() }
+                    if !stopping {
+                        try dispatch(now: now) { row, estimate in
+                            group.addTask {
+                                await Self.attempt(row, estimate: estimate, recipe: recipe, client: client, clock: clock,
+                                                   maxAttempts: maxAttempts, inbox: inbox)
+                            }
+                        }
+                    }
+                } catch {
+                    failure = error
+                    group.cancelAll()
+                    return
+                }
+                report(now: clock.nowMs(), force: false)
+                if inFlight.isEmpty && (stopping || noWorkLeft) { return }
+                if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
+                wake(at: lastProgressMs + progressIntervalMs)
+                _ = await wakeups.next()
+            }
+        }
+        if let failure { throw failure }
+        let end = clock.nowMs()
+        report(now: end, force: true)
+        return RunSummary(
+            reason: stopReason ?? .finished, counts: try ledger.counts(), requestsSent: requestsSent,
+            elapsedMs: end - startedMs, usage: usage, released: released)
+    }
+
+    // MARK: One attempt (runs in a child task)
+
+    private static func attempt(
+        _ row: ClaimedRow, estimate: Double, recipe: Recipe, client: ChatClient, clock: any RunClock, maxAttempts: Int,
+        inbox: EventInbox
+    ) async {
+        let started = clock.nowMs()
+        let sample = recipe.sample(index: UInt64(row.index))
+        let outcome = await client.complete(body: recipe.requestBody(for: sample))
+        if Task.isCancelled {
+            inbox.post(.abandoned(row, startedAtMs: started))
+            return
+        }
+        let verdict = RowJudge.judge(
+            outcome, sample: sample, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
+            startedAtMs: started, endedAtMs: clock.nowMs())
+        inbox.post(.finished(row, verdict, estimatedTokens: estimate))
+    }
+
+    // MARK: Dispatch
+
+    /// Claims as many due rows as the window, the rate limits and the budget allow, and starts them.
+    private func dispatch(now: Int64, start: (ClaimedRow, Double) -> Void) throws {
+        if let budget = settings.maxCost, usage.cost >= budget {
+            stop(.budgetReached(cost: usage.cost, budget: budget))
+            return
+        }
+        if window.isPaused(nowMs: now) {
+            wake(at: window.pausedUntilMs)
+            return
+        }
+        var capacity = window.window - inFlight.count
+        while capacity > 0 {
+            var allowed = 0
+            while allowed < min(capacity, 64) {
+                if let ready = requestBucket?.take(nowMs: now) { wake(at: ready); break }
+                if let ready = tokenBucket?.take(averageTokens, nowMs: now) {
+                    requestBucket?.adjust(by: -1, nowMs: now)
+                    wake(at: ready)
+                    break
+                }
+                allowed += 1
+            }
+            guard allowed > 0 else { return }
+            let rows = try ledger.claim(limit: allowed, nowMs: now, owner: owner)
+            if rows.count < allowed {
+                let unused = Double(allowed - rows.count)
+                requestBucket?.adjust(by: -unused, nowMs: now)
+                tokenBucket?.adjust(by: -unused * averageTokens, nowMs: now)
+            }
+            for row in rows {
+                inFlight[row.index] = row
+                counts.pending -= 1
+                counts.inFlight += 1
+                requestsSent += 1
+                start(row, averageTokens)
+            }
+            capacity -= rows.count
+            if rows.count < allowed {
+                // Nothing more is due now: finished, or waiting for a retry's due time.
+                if let due = try ledger.nextDueMs() {
+                    wake(at: max(due, now + 1))
+                } else if inFlight.isEmpty {
+                    noWorkLeft = true
+                }
+                return
+            }
+        }
+    }
+
+    // MARK: Outcomes
+
+    private func apply(_ events: [RunEvent]) throws {
+        guard !events.isEmpty else { return }
+        let now = clock.nowMs()
+        var transitions: [Transition] = []
+        var finished = 0
+        for event in events {
+            switch event {
+            case let .finished(row, verdict, estimate):
+                guard inFlight.removeValue(forKey: row.index) != nil else { continue }
+                counts.inFlight -= 1
+                let attempt = verdict.attempt
+                usage.attempts += 1
+                usage.promptTokens += attempt.promptTokens ?? 0
+                usage.completionTokens += attempt.completionTokens ?? 0
+                usage.cost += attempt.cost ?? 0
+                settleTokens(attempt, estimate: estimate, now: now)
+                switch verdict {
+                case let .done(result, attempt):
+                    transitions.append(.complete(row.index, result, attempt))
+                    counts.done += 1
+                    finished += 1
+                    window.succeeded()
+                    _ = breaker.record(failureKind: nil)
+                case let .retry(attempt, waitMs, rateLimit):
+                    var delay = waitMs ?? backoff.delayMs(afterFailedAttempts: attempt.attempt, using: &random)
+                    if rateLimit {
+                        delay = max(delay, 1_000)
+                        window.rateLimited(nowMs: now, waitMs: delay)
+                    } else {
+                        window.answered()
+                        trip(attempt)
+                    }
+                    transitions.append(.retry(row.index, atMs: now + delay, attempt))
+                    counts.pending += 1
+                case let .fail(attempt):
+                    transitions.append(.fail(row.index, attempt))
+                    counts.failed += 1
+                    finished += 1
+                    window.answered()
+                    trip(attempt)
+                case let .abort(attempt, message):
+                    transitions.append(.release(row, startedAtMs: attempt.startedAtMs))
+                    counts.pending += 1
+                    released += 1
+                    if case .aborted = stopReason {} else { stop(.aborted(message: message)) }
+                    hardStop = true
+                }
+            case let .abandoned(row, started):
+                guard inFlight.removeValue(forKey: row.index) != nil else { continue }
+                counts.inFlight -= 1
+                counts.pending += 1
+                released += 1
+                transitions.append(.release(row, startedAtMs: started))
+            case let .shutdown(signal):
+                if stopping {
+                    hardStop = true
+                } else {
+                    stop(.interrupted(signal: signal))
+                    graceDeadlineMs = now + settings.gracePeriodMs
+                }
+            case .wake:
+                break
+            }
+        }
+        try ledger.apply(transitions, nowMs: now)
+        if finished > 0 { recentFinishes.append((now, finished)) }
+    }
+
+    private func trip(_ attempt: AttemptRecord) {
+        let kind = attempt.errorKind ?? "unknown"
+        guard breaker.record(failureKind: kind) else { return }
+        stop(.circuitOpen(kind: kind, count: breaker.streak, lastError: attempt.error ?? kind))
+    }
+
+    private func settleTokens(_ attempt: AttemptRecord, estimate: Double, now: Int64) {
+        guard let prompt = attempt.promptTokens else { return }
+        let actual = Double(prompt + (attempt.completionTokens ?? 0))
+        tokenBucket?.adjust(by: actual - estimate, nowMs: now)
+        averageTokens = averageTokens * 0.9 + actual * 0.1
+    }
+
+    private func stop(_ reason: StopReason) {
+        if stopReason == nil { stopReason = reason }
+        stopping = true
+    }
+
+    // MARK: Timers and progress
+
+    /// Makes sure the loop wakes by `deadline` (one timer at a time, the earliest wins).
+    private func wake(at deadline: Int64) {
+        if let timer, timer.deadline <= deadline, timer.deadline > clock.nowMs() { return }
+        timer?.task.cancel()
+        let clock = self.clock, inbox = self.inbox
+        timer = (deadline, Task {
+            do {
+                try await clock.sleep(untilMs: deadline)
+                inbox.post(.wake)
+            } catch {}
+        })
+    }
+
+    private func report(now: Int64, force: Bool) {
+        guard force || now >= lastProgressMs + progressIntervalMs else { return }
+        lastProgressMs = now
+        recentFinishes.removeAll { $0.ms < now - 60_000 }
+        let windowStart = max(startedMs, now - 60_000)
+        let span = Double(max(now - windowStart, 1)) / 1_000
+        let rate = Double(recentFinishes.reduce(0) { $0 + $1.count }) / span
+        let remaining = Double(counts.pending + counts.inFlight)
+        onProgress(RunProgress(
+            counts: counts, elapsedMs: now - startedMs, rowsPerSecond: rate,
+            etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage, window: window.window,
+            paused: window.isPaused(nowMs: now), requestsSent: requestsSent))
+    }
+}
+
+/// Asks a running `BatchRun` to stop; safe to call from any thread (signal handlers, tests).
+public struct RunControl: Sendable {
+    let inbox: EventInbox
+
+    /// The first call stops claiming and lets requests in flight finish within the grace period;
+    /// a second abandons them at once. Either way unfinished rows go back to pending.
+    public func shutdown(signal: Int32) { inbox.post(.shutdown(signal: signal)) }
+}

@@ -1,0 +1,77 @@
+import Ledger
+import Provider
+import Recipe
+
+/// What to do with one row after one attempt: the provider's decision combined with the
+/// conversation's validation and the row's attempt budget.
+enum RowVerdict: Sendable, Equatable {
+    case done(RowResult, AttemptRecord)
+    /// Back to pending: after `waitMs` when the provider named a wait, else after backoff.
+    case retry(AttemptRecord, waitMs: Int64?, rateLimit: Bool)
+    case fail(AttemptRecord)
+    /// Stop the run: every row would fail the same way. The row itself goes back to pending.
+    case abort(AttemptRecord, message: String)
+
+    var attempt: AttemptRecord {
+        switch self {
+        case .done(_, let a), .retry(let a, _, _), .fail(let a), .abort(let a, _): a
+        }
+    }
+}
+
+/// Turns a provider outcome into a verdict. Pure: tested without I/O.
+enum RowJudge {
+    static func judge(
+        _ outcome: ProviderOutcome, sample: Sample, recipe: Recipe, attempt: Int, maxAttempts: Int,
+        startedAtMs: Int64, endedAtMs: Int64
+    ) -> RowVerdict {
+        var record = AttemptRecord(attempt: attempt, startedAtMs: startedAtMs, endedAtMs: endedAtMs)
+        switch outcome {
+        case .success(let completion):
+            record.promptTokens = completion.promptTokens
+            record.completionTokens = completion.completionTokens
+            record.cost = completion.cost
+            do {
+                let messages = try recipe.parseConversation(completion.content)
+                let result = RowResult(
+                    line: JSONLine.encode(messages), topic: sample.topic, persona: sample.persona, dynamic: sample.dynamic,
+                    model: completion.model, generationID: completion.generationID, finishReason: completion.finishReason,
+                    latencyMs: Int64(completion.latency.components.seconds * 1_000 + completion.latency.components.attoseconds / 1_000_000_000_000_000))
+                return .done(result, record)
+            } catch {
+                record.errorKind = "invalid_conversation"
+                record.error = String(describing: error)
+                return retryOrFail(record, waitMs: nil, rateLimit: false, maxAttempts: maxAttempts)
+            }
+        case .retry(let failure):
+            describe(&record, failure)
+            return retryOrFail(record, waitMs: nil, rateLimit: failure.isRateLimit, maxAttempts: maxAttempts)
+        case .retryAfter(let wait, let failure):
+            describe(&record, failure)
+            let waitMs = wait.components.seconds * 1_000 + wait.components.attoseconds / 1_000_000_000_000_000
+            record.retryAfterMs = waitMs
+            return retryOrFail(record, waitMs: waitMs, rateLimit: failure.isRateLimit, maxAttempts: maxAttempts)
+        case .failRow(let failure):
+            describe(&record, failure)
+            return .fail(record)
+        case .abortRun(let failure):
+            describe(&record, failure)
+            return .abort(record, message: failure.message)
+        }
+    }
+
+    private static func describe(_ record: inout AttemptRecord, _ failure: ProviderFailure) {
+        record.errorKind = failure.kind
+        record.httpStatus = failure.httpStatus
+        record.error = failure.description
+    }
+
+    private static func retryOrFail(_ record: AttemptRecord, waitMs: Int64?, rateLimit: Bool, maxAttempts: Int) -> RowVerdict {
+        guard record.attempt < maxAttempts else {
+            var last = record
+            last.error = "gave up after \(record.attempt) attempts; last: \(record.error ?? record.errorKind ?? "unknown")"
+            return .fail(last)
+        }
+        return .retry(record, waitMs: waitMs, rateLimit: rateLimit)
+    }
+}

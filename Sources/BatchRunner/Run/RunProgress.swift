@@ -1,0 +1,42 @@
+import Ledger
+
+/// A snapshot of a run for progress displays.
+public struct RunProgress: Sendable {
+    public var counts: StateCounts
+    public var elapsedMs: Int64
+    /// Rows finished (done or failed) per second over the last minute or so.
+    public var rowsPerSecond: Double
+    /// Seconds until every row is finished at the current rate, when it can be told.
+    public var etaSeconds: Double?
+    public var usage: UsageTotals
+    /// The current concurrency window (lower than the setting after rate-limit answers).
+    public var window: Int
+    /// True while every worker waits out a rate limit.
+    public var paused: Bool
+    public var requestsSent: Int
+}
+
+/// Why a run stopped.
+public enum StopReason: Sendable, Equatable {
+    /// Every planned row is done or failed.
+    case finished
+    /// SIGINT or SIGTERM (the signal number); unfinished rows are back to pending.
+    case interrupted(signal: Int32)
+    /// The provider said every row would fail (bad key, no credits, unknown model...).
+    case aborted(message: String)
+    /// `--max-cost` reached: no new row was claimed after it.
+    case budgetReached(cost: Double, budget: Double)
+    /// Many attempts in a row failed the same way.
+    case circuitOpen(kind: String, count: Int, lastError: String)
+}
+
+/// How a run ended.
+public struct RunSummary: Sendable {
+    public var reason: StopReason
+    public var counts: StateCounts
+    public var requestsSent: Int
+    public var elapsedMs: Int64
+    public var usage: UsageTotals
+    /// In-flight rows put back to pending at the stop.
+    public var released: Int
+}

@@ -1,0 +1,32 @@
+/// Everything a run needs besides its recipe, stored in the ledger as JSON so that `batch resume`
+/// continues with the same settings. Never holds a secret: only the *name* of the variable that
+/// holds the API key.
+public struct RunSettings: Codable, Sendable, Equatable {
+    /// Requests in flight at once (the ceiling; rate-limit answers lower it for a while).
+    public var concurrency: Int = 16
+    /// Requests per minute, or nil for no limit.
+    public var requestsPerMinute: Double?
+    /// Tokens (prompt plus completion) per minute, or nil for no limit.
+    public var tokensPerMinute: Double?
+    /// Attempts per row before it is failed with its last error.
+    public var maxAttempts: Int = 8
+    /// No new row is claimed once the recorded cost reaches this, or nil for no budget.
+    public var maxCost: Double?
+    public var baseURL: String = "https://openrouter.ai/api/v1"
+    public var apiKeyEnv: String = "OPENROUTER_API_KEY"
+    public var backoffBaseMs: Int64 = 2_000
+    public var backoffCapMs: Int64 = 180_000
+    /// The longest wait a provider may ask for (Retry-After) before it is capped.
+    public var maxRetryAfterMs: Int64 = 300_000
+    public var connectTimeoutMs: Int64 = 10_000
+    /// A total deadline per request: a server that trickles bytes cannot hold a worker forever.
+    public var requestDeadlineMs: Int64 = 300_000
+    /// How long in-flight requests may finish after SIGINT/SIGTERM before they are abandoned.
+    public var gracePeriodMs: Int64 = 20_000
+    /// Identical failures in a row (rate limits excluded) that stop the run.
+    public var breakerThreshold: Int = 50
+    /// Seed for backoff jitter; nil draws one.
+    public var seed: UInt64?
+
+    public init() {}
+}

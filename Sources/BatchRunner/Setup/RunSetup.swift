@@ -1,0 +1,77 @@
+import Foundation
+import Ledger
+import Provider
+import Recipe
+
+/// Creating and reopening run ledgers, and building the provider client for them.
+public enum RunSetup {
+    /// Creates the ledger of a new run. Refuses an existing file: the same run is continued with
+    /// `batch resume`; a different one never overwrites it.
+    public static func create(
+        ledgerPath: String, recipe: Recipe, num: Int64, shard: Shard?, settings: RunSettings,
+        durability: Durability, nowMs: Int64
+    ) throws -> Ledger {
+        if FileManager.default.fileExists(atPath: ledgerPath) {
+            if let reader = try? LedgerReader(path: ledgerPath), let existing = try? reader.run() {
+                if existing.recipeSHA256 == recipe.snapshot.recipeSHA256 && existing.plannedRows == num && existing.shard == shard {
+                    throw RunSetupError("\(ledgerPath) already holds this run; continue it with `batch resume --ledger \(ledgerPath)`")
+                }
+                throw RunSetupError("""
+                    \(ledgerPath) holds a different run (\(existing.plannedRows) rows, recipe \(existing.recipeSHA256.prefix(12)), \
+                    shard \(existing.shard?.description ?? "none")); choose another --ledger, or resume that run with `batch resume`
+                    """)
+            }
+            throw RunSetupError("\(ledgerPath) already exists and is not a batch ledger; choose another --ledger")
+        }
+        let snapshot = String(decoding: try JSONEncoder().encode(recipe.snapshot), as: UTF8.self)
+        let config = StoredRunConfig(settings: settings, model: recipe.model, recipeName: recipe.name)
+        let record = RunRecord(
+            runID: UUID().uuidString.lowercased(), createdAtMs: nowMs, plannedRows: num, shard: shard,
+            recipeSHA256: recipe.snapshot.recipeSHA256, recipeSnapshot: snapshot, config: config.json())
+        return try Ledger.create(at: ledgerPath, run: record, indices: shardIndices(num: num, shard: shard),
+                                 durability: durability, nowMs: nowMs)
+    }
+
+    /// An existing run: its ledger open for writing, the recipe rebuilt from the stored snapshot
+    /// (not from files on disk, which may have changed), and its stored settings.
+    public static func open(ledgerPath: String, durability: Durability) throws -> (Ledger, Recipe, StoredRunConfig, RunRecord) {
+        let ledger = try Ledger(openForWriting: ledgerPath, durability: durability)
+        let run = try ledger.run()
+        let snapshot: RecipeSnapshot
+        do {
+            snapshot = try JSONDecoder().decode(RecipeSnapshot.self, from: Data(run.recipeSnapshot.utf8))
+        } catch {
+            throw RunSetupError("the recipe snapshot stored in \(ledgerPath) cannot be read; the ledger may be damaged")
+        }
+        let recipe = try Recipe(snapshot: snapshot)
+        let config = try StoredRunConfig.decode(run.config, ledger: ledgerPath)
+        return (ledger, recipe, config, run)
+    }
+
+    /// A chat client for `settings` over a new libcurl transport. The API key comes from the
+    /// environment variable `settings.apiKeyEnv` or a `.env` file; a local (loopback) endpoint
+    /// such as `batch simulate` may go without one.
+    public static func client(
+        settings: RunSettings, recipe: Recipe, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws -> (ChatClient, CurlTransport) {
+        var key: APIKey?
+        do {
+            key = try APIKeyResolver.resolve(envName: settings.apiKeyEnv, environment: environment, dotEnvDirectory: workingDirectory)
+        } catch {
+            guard isLoopback(settings.baseURL) else { throw error }
+        }
+        let transport = CurlTransport(maxConnections: max(16, settings.concurrency))
+        let config = ProviderConfig(
+            baseURL: settings.baseURL, apiKey: key, apiKeyEnvName: settings.apiKeyEnv, headers: recipe.headers,
+            connectTimeout: .milliseconds(settings.connectTimeoutMs), requestDeadline: .milliseconds(settings.requestDeadlineMs),
+            maxRetryAfter: .milliseconds(settings.maxRetryAfterMs))
+        return (ChatClient(transport: transport, config: config), transport)
+    }
+
+    /// True for http(s) URLs whose host is on this machine (127.0.0.0/8, localhost, [::1]).
+    public static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}

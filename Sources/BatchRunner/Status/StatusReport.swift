@@ -1,0 +1,131 @@
+import Foundation
+import Ledger
+
+/// The state of one ledger, read without the writer's lock (works while a run writes it).
+public struct LedgerStatus: Codable, Sendable {
+    public var ledger: String
+    public var shard: String?
+    public var plannedRows: Int64
+    public var total: Int
+    public var pending: Int
+    public var inFlight: Int
+    public var done: Int
+    public var failed: Int
+    public var attempts: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cost: Double
+    public var errors: [String: Int]
+    /// Rows finished in the last minute, per second.
+    public var rowsPerSecond: Double
+    public var etaSeconds: Double?
+    public var model: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ledger, shard, total, pending, done, failed, attempts, cost, errors, model
+        case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
+    }
+}
+
+/// Several ledgers (the shards of one run) summed, with each one's own state.
+public struct StatusReport: Codable, Sendable {
+    public var total: Int
+    public var pending: Int
+    public var inFlight: Int
+    public var done: Int
+    public var failed: Int
+    public var attempts: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cost: Double
+    public var errors: [String: Int]
+    public var rowsPerSecond: Double
+    public var etaSeconds: Double?
+    public var ledgers: [LedgerStatus]
+
+    enum CodingKeys: String, CodingKey {
+        case total, pending, done, failed, attempts, cost, errors, ledgers
+        case inFlight = "in_flight", promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
+        case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
+    }
+
+    public static func read(ledgers paths: [String], nowMs: Int64) throws -> StatusReport {
+        let each = try paths.map { try readOne($0, nowMs: nowMs) }
+        var report = StatusReport(
+            total: 0, pending: 0, inFlight: 0, done: 0, failed: 0, attempts: 0, promptTokens: 0, completionTokens: 0,
+            cost: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, ledgers: each)
+        for s in each {
+            report.total += s.total
+            report.pending += s.pending
+            report.inFlight += s.inFlight
+            report.done += s.done
+            report.failed += s.failed
+            report.attempts += s.attempts
+            report.promptTokens += s.promptTokens
+            report.completionTokens += s.completionTokens
+            report.cost += s.cost
+            report.rowsPerSecond += s.rowsPerSecond
+            report.errors.merge(s.errors, uniquingKeysWith: +)
+        }
+        let remaining = Double(report.pending + report.inFlight)
+        report.etaSeconds = report.rowsPerSecond > 0 ? remaining / report.rowsPerSecond : nil
+        return report
+    }
+
+    static func readOne(_ path: String, nowMs: Int64) throws -> LedgerStatus {
+        let reader = try LedgerReader(path: path)
+        return try reader.snapshot { reader in
+            let run = try reader.run()
+            let counts = try reader.counts()
+            let usage = try reader.usage()
+            let recent = try reader.finishedSince(nowMs - 60_000)
+            let rate = Double(recent) / 60
+            let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
+            return LedgerStatus(
+                ledger: path, shard: run.shard?.description, plannedRows: run.plannedRows, total: counts.total,
+                pending: counts.pending, inFlight: counts.inFlight, done: counts.done, failed: counts.failed,
+                attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                cost: usage.cost, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
+                rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model)
+        }
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// A few lines for people.
+    public func text() -> String {
+        var lines: [String] = []
+        func pct(_ n: Int) -> String { total > 0 ? String(format: "%.1f%%", Double(n) * 100 / Double(total)) : "-" }
+        lines.append("rows      \(total): \(done) done (\(pct(done))), \(failed) failed, \(pending) pending, \(inFlight) in flight")
+        lines.append("attempts  \(attempts); tokens \(promptTokens) prompt + \(completionTokens) completion; cost \(String(format: "%.4f", cost))")
+        let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
+        lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))
+        if !errors.isEmpty {
+            let top = errors.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            lines.append("errors    " + top.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        if ledgers.count > 1 {
+            for s in ledgers {
+                lines.append("  shard \(s.shard ?? "-") \(s.ledger): \(s.done)/\(s.total) done, \(s.failed) failed, \(s.pending) pending, \(s.inFlight) in flight")
+            }
+        }
+        if failed > 0 { lines.append("retry failed rows with: batch retry --ledger LEDGER") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Formatting helpers shared by status and live progress.
+public enum Progress {
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "-" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3_600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3_600)h\(String(format: "%02d", (s % 3_600) / 60))m"
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import BatchRunner
+import Foundation
+import Ledger
+import Recipe
+import Simulator
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Try batch end to end with no API key: a local simulated provider, a small run, an export.",
+        discussion: """
+        Starts `batch simulate` in this process on a free loopback port (with a few rate limits,
+        server errors and malformed answers mixed in), runs --num rows of the nanochat recipe
+        through the real HTTP client into a ledger, exports the JSONL, and prints where
+        everything is. Files go to --output-dir; a previous demo's files there are replaced.
+        """
+    )
+
+    @Option(help: ArgumentHelp("Where to put the ledger and the export.", valueName: "dir")) var outputDir = "batch-demo"
+    @Option(help: ArgumentHelp("The recipe.", valueName: "path")) var recipe = "recipes/nanochat-identity/recipe.json"
+    @Option(help: "How many conversations.") var num: Int64 = 200
+    @Option(help: "Requests in flight at once.") var concurrency = 32
+    @Option(help: "The simulator's median latency in milliseconds.") var latencyMs = 100
+    @Option(help: "The share of requests answered with each injected fault (429, 500, malformed content, truncated).")
+    var faultRate = 0.03
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: recipe) else {
+            throw ValidationError("no recipe at \(recipe); run the demo from the repository's root, or pass --recipe PATH")
+        }
+        let loaded = try Recipe.load(path: recipe)
+        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        let ledgerPath = outputDir + "/demo.db", output = outputDir + "/demo.jsonl", metadata = outputDir + "/demo.meta.jsonl"
+        for file in [ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm", ledgerPath + ".lock", output, metadata] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+
+        let server = try await SimulatorServer.start(SimulatorConfig(
+            latency: .lognormal(median: .milliseconds(latencyMs), sigma: 0.5),
+            rate429: faultRate, rate500: faultRate, rateMalformed: faultRate, rateTruncated: faultRate / 3,
+            retryAfterSeconds: 1, seed: 1))
+        Terminal.error("batch demo: simulated provider at \(server.baseURL) (no API key needed)")
+
+        var settings = RunSettings()
+        settings.concurrency = concurrency
+        settings.baseURL = server.baseURL
+        settings.apiKeyEnv = "BATCH_DEMO_NO_KEY"
+        settings.backoffBaseMs = 200
+        settings.backoffCapMs = 2_000
+        settings.seed = 1
+        let ledger = try RunSetup.create(
+            ledgerPath: ledgerPath, recipe: loaded, num: num, shard: nil, settings: settings, durability: .normal,
+            nowMs: SystemRunClock().nowMs())
+        do {
+            try await RunDriver.drive(ledger: ledger, recipe: loaded, settings: settings, label: ledgerPath)
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        let stats = server.stats()
+        try await server.stop()
+
+        let report = try Exporter.export(ledgers: [ledgerPath], output: output, metadata: metadata, format: .messages)
+        let firstLine = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
+        print("""
+
+            batch demo finished: \(report.rows) conversations from \(stats.requests) simulated requests \
+            (\(stats.requests - report.rows) answered with injected faults and retried).
+
+              ledger    \(ledgerPath)
+              export    \(output)
+              metadata  \(metadata)
+
+            first line: \(firstLine.prefix(160))\(firstLine.count > 160 ? "..." : "")
+
+            Next: `batch status --ledger \(ledgerPath)`, `batch preview --index 0`, and for real data
+            `export OPENROUTER_API_KEY=...; batch run --ledger runs/identity.db --num 1000`.
+            """)
+    }
+}

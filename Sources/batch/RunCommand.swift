@@ -1,0 +1,132 @@
+import ArgumentParser
+import BatchRunner
+import Foundation
+import Ledger
+import Recipe
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Start a run: plan indices 0..<N in a new ledger and generate until every row is done or failed.",
+        discussion: """
+        Index i gets exactly the prompt nanochat's generator sends for random.Random(i). Every
+        outcome is written to the ledger as it happens, so the run can be stopped at any moment
+        (Ctrl-C, SIGTERM, kill -9, a lost node) and continued with `batch resume`.
+
+        The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a
+        .env file in the working directory; it is never stored, logged or printed. A loopback
+        --base-url (a local `batch simulate`) needs no key.
+
+        Exit codes: 0 all rows done or failed; 1 error; 3 the provider refused the run (key,
+        credits, model); 4 --max-cost reached; 5 circuit breaker; 130/143 interrupted.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The ledger file to create. {shard} is replaced by the shard index.", valueName: "path"))
+    var ledger: String
+    @Option(help: ArgumentHelp("The recipe (JSON); see recipes/README.md.", valueName: "path"))
+    var recipe: String = "recipes/nanochat-identity/recipe.json"
+    @Option(help: ArgumentHelp("A knowledge file to use instead of the recipe's.", valueName: "path"))
+    var knowledge: String?
+    @Option(help: "How many conversations: indices 0..<N.") var num: Int64
+    @Option(help: ArgumentHelp("Plan only shard K of N (every N-th index from K). Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT.", valueName: "K/N"))
+    var shard: String?
+    @Option(help: "normal (a killed process loses nothing) or full (also survives power loss; slower).")
+    var durability: Durability = .normal
+    @OptionGroup var settings: SettingsOptions
+
+    func validate() throws {
+        guard num >= 1 else { throw ValidationError("--num must be at least 1") }
+        guard UInt64(num) - 1 <= Recipe.maximumIndex else { throw ValidationError("--num is too large") }
+    }
+
+    func run() async throws {
+        let shard = try shardFromFlagOrSlurm(shard)
+        let path = try resolveLedgerPath(ledger, shard: shard)
+        let recipe = try Recipe.load(path: recipe, knowledgePath: knowledge)
+        var runSettings = RunSettings()
+        settings.apply(to: &runSettings)
+        // Check the key before creating anything, so a missing key leaves no ledger behind.
+        _ = try RunSetup.client(settings: runSettings, recipe: recipe).1.shutdown()
+        let ledgerHandle = try RunSetup.create(
+            ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
+            durability: durability, nowMs: SystemRunClock().nowMs())
+        Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: path)
+    }
+}
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue a stopped or crashed run with the recipe and settings stored in its ledger.",
+        discussion: """
+        Rows found in flight were orphaned by the process that died and go back to pending. The
+        prompts come from the recipe snapshot in the ledger, not from files on disk. Flags given
+        here override the stored limits and endpoint for this and later resumes.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The run's ledger. {shard} is replaced by the shard index.", valueName: "path")) var ledger: String
+    @Option(help: ArgumentHelp("Refuse unless the ledger is this shard (defaults from SLURM_ARRAY_TASK_ID/COUNT).", valueName: "K/N"))
+    var shard: String?
+    @Option(help: "normal or full.") var durability: Durability = .normal
+    @OptionGroup var settings: SettingsOptions
+
+    func run() async throws {
+        let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
+        let counts = try ledgerHandle.counts()
+        Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: ledgerHandle.path)
+    }
+}
+
+struct RetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry",
+        abstract: "Put failed rows (all, or those listed) back to pending and run them. Done rows are never touched.",
+        discussion: "Each retried row starts again with a full attempt budget."
+    )
+
+    @Option(help: ArgumentHelp("The run's ledger.", valueName: "path")) var ledger: String
+    @Option(help: ArgumentHelp("Only these failed indices: a list and ranges like 3,17,40-45.", valueName: "list")) var indices: String?
+    @Option(help: ArgumentHelp("Refuse unless the ledger is this shard.", valueName: "K/N")) var shard: String?
+    @Option(help: "normal or full.") var durability: Durability = .normal
+    @OptionGroup var settings: SettingsOptions
+
+    func run() async throws {
+        let list = try indices.map(parseIndexList)
+        let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
+        let reset = try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs())
+        Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: ledgerHandle.path)
+    }
+}
+
+/// Opening an existing run for resume and retry.
+enum ContinueRun {
+    static func open(ledger: String, shard: String?, durability: Durability, overrides: SettingsOptions) throws -> (Ledger, Recipe, RunSettings) {
+        let expected = try shardFromFlagOrSlurm(shard)
+        let path = try resolveLedgerPath(ledger, shard: expected)
+        let (handle, recipe, stored, run) = try RunSetup.open(ledgerPath: path, durability: durability)
+        if let expected, run.shard != expected {
+            throw ValidationError("\(path) holds shard \(run.shard?.description ?? "none (unsharded)"), not \(expected); point --ledger at shard \(expected)'s ledger")
+        }
+        var settings = stored.settings
+        overrides.apply(to: &settings)
+        return (handle, recipe, settings)
+    }
+}
+
+/// `3,17,40-45` -> [3, 17, 40, 41, 42, 43, 44, 45].
+func parseIndexList(_ text: String) throws -> [Int64] {
+    var result: [Int64] = []
+    for part in text.split(separator: ",") {
+        let bounds = part.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let low = Int64(bounds[0]), low >= 0, let high = bounds.count == 2 ? Int64(bounds[1]) : low, high >= low, high - low < 10_000_000 else {
+            throw ValidationError("--indices takes numbers and ranges like 3,17,40-45; \(part) is not one")
+        }
+        result += Array(low...high)
+    }
+    return result
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import BatchRunner
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Counts by state, attempts, errors by kind, tokens, cost, rate and ETA of one or more ledgers.",
+        discussion: "Reads without taking the writer's lock, so it works while a run is writing. Several ledgers (the shards of a run) are summed, and each is listed."
+    )
+
+    @Option(help: ArgumentHelp("A ledger; repeat for several.", valueName: "path")) var ledger: [String]
+    @Flag(help: "One JSON object: total, pending, in_flight, done, failed, attempts, tokens, cost, errors, rows_per_second, eta_seconds, ledgers.")
+    var json = false
+
+    func validate() throws {
+        if ledger.isEmpty { throw ValidationError("give at least one --ledger") }
+    }
+
+    func run() throws {
+        let report = try StatusReport.read(ledgers: ledger, nowMs: SystemRunClock().nowMs())
+        print(json ? report.json() : report.text())
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write done rows as JSONL in index order, byte for byte as the seed writes them.",
+        discussion: """
+        Each line is a JSON array of {"role", "content"} messages, the format nanochat's
+        CustomJSON task loads. Several ledgers (the shards of one run) merge into one file in
+        global index order; ledgers of different runs are refused. Files are written under a
+        temporary name and renamed, and re-running gives the same bytes.
+        """
+    )
+
+    @Option(help: ArgumentHelp("A ledger; repeat for the shards of one run.", valueName: "path")) var ledger: [String]
+    @Option(help: ArgumentHelp("The JSONL file to write.", valueName: "file")) var output: String
+    @Option(help: ArgumentHelp("Also write one metadata object per line (index, topic, persona, dynamic, model, tokens, cost), aligned with the output.", valueName: "file"))
+    var metadata: String?
+    @Option(help: "messages (one array per line) or seed-metadata ({\"messages\", \"metadata\"} per line, as the seed's --save-metadata).")
+    var format: String = "messages"
+    @Flag(help: "Fail (exit 2) when any planned index is not done.") var requireComplete = false
+
+    func validate() throws {
+        if ledger.isEmpty { throw ValidationError("give at least one --ledger") }
+        if ExportFormat(rawValue: format) == nil { throw ValidationError("--format is messages or seed-metadata") }
+        if metadata == output { throw ValidationError("--metadata must be a different file from --output") }
+    }
+
+    func run() throws {
+        let report = try Exporter.export(ledgers: ledger, output: output, metadata: metadata, format: ExportFormat(rawValue: format)!)
+        Terminal.error("batch: wrote \(report.rows) rows to \(output)\(metadata.map { " and metadata to \($0)" } ?? "")")
+        if report.unfinished > 0 {
+            let sample = report.unfinishedSample.map(String.init).joined(separator: ", ")
+            Terminal.error("batch: \(report.unfinished) planned indices are not done (first: \(sample)); see `batch status`")
+        }
+        if !report.missingShards.isEmpty {
+            Terminal.error("batch: no ledger given for shards \(report.missingShards.map(String.init).joined(separator: ", ")); their indices are missing")
+        }
+        if requireComplete && (report.unfinished > 0 || !report.missingShards.isEmpty) { throw ExitCode(2) }
+    }
+}

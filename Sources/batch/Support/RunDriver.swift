@@ -1,0 +1,92 @@
+import ArgumentParser
+import BatchRunner
+import Foundation
+import Ledger
+import Logging
+import Recipe
+
+/// Runs a ledger to the end with progress on standard error, and maps how it ended to an exit code.
+///
+/// Exit codes: 0 every row done or failed; 1 an error before or during the run (message says
+/// what to fix); 3 the provider refused the run (bad key, no credits, unknown model); 4 the
+/// --max-cost budget was reached; 5 the circuit breaker stopped the run; 130/143 interrupted by
+/// SIGINT/SIGTERM. In every case but 0, unfinished rows are pending and `batch resume` continues.
+enum RunDriver {
+    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings, label: String) async throws {
+        let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
+        defer { transport.shutdown() }
+        let interactive = Terminal.isInteractive
+        let run = BatchRun(
+            ledger: ledger, recipe: recipe, client: client, settings: settings,
+            progressIntervalMs: interactive ? 500 : 10_000,
+            onProgress: { progress in
+                let line = ProgressLine.format(progress)
+                if interactive { Terminal.status(line) } else { Terminal.error(line) }
+            })
+        let trap = SignalTrap(run.control)
+        let summary = try await run.run()
+        withExtendedLifetime(trap) {}
+        if interactive { Terminal.error("") }
+        Terminal.error(summaryText(summary, ledger: ledger.path))
+        switch summary.reason {
+        case .finished: return
+        case .interrupted(let signal): throw ExitCode(128 + signal)
+        case .aborted: throw ExitCode(3)
+        case .budgetReached: throw ExitCode(4)
+        case .circuitOpen: throw ExitCode(5)
+        }
+    }
+
+    static func summaryText(_ s: RunSummary, ledger: String) -> String {
+        let c = s.counts
+        var lines = [String(
+            format: "%d rows: %d done, %d failed, %d pending; %d requests in %@; %d+%d tokens; cost %.4f",
+            c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, Progress.duration(Double(s.elapsedMs) / 1_000),
+            s.usage.promptTokens, s.usage.completionTokens, s.usage.cost)]
+        switch s.reason {
+        case .finished:
+            lines.append(c.failed > 0
+                ? "finished with \(c.failed) failed rows: see `batch status --ledger \(ledger)`, rerun them with `batch retry --ledger \(ledger)`"
+                : "finished: export with `batch export --ledger \(ledger) --output FILE.jsonl`")
+        case .interrupted(let signal):
+            lines.append("stopped by signal \(signal); \(s.released) rows in flight went back to pending. Continue with `batch resume --ledger \(ledger)`")
+        case .aborted(let message):
+            lines.append("stopped: \(message). Every row is resumable: fix that, then `batch resume --ledger \(ledger)`")
+        case .budgetReached(let cost, let budget):
+            lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and `batch resume --ledger %@ --max-cost N`", cost, budget, ledger))
+        case .circuitOpen(let kind, let count, let lastError):
+            lines.append("stopped: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `batch resume --ledger \(ledger)`")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum ProgressLine {
+    static func format(_ p: RunProgress) -> String {
+        let c = p.counts
+        let eta = p.etaSeconds.map { Progress.duration($0) } ?? "-"
+        var line = String(
+            format: "%d/%d done, %d failed, %d in flight | %.1f rows/s | ETA %@ | %d+%d tokens | cost %.4f",
+            c.done, c.total, c.failed, c.inFlight, p.rowsPerSecond, eta, p.usage.promptTokens, p.usage.completionTokens, p.usage.cost)
+        if p.paused { line += " | rate limited: waiting" }
+        return line
+    }
+}
+
+/// `{shard}` in a ledger path becomes the shard's index.
+func resolveLedgerPath(_ path: String, shard: Shard?) throws -> String {
+    guard path.contains("{shard}") else { return path }
+    guard let shard else {
+        throw ValidationError("--ledger \(path) has a {shard} placeholder but no --shard was given (nor SLURM_ARRAY_TASK_ID)")
+    }
+    return path.replacingOccurrences(of: "{shard}", with: String(shard.index))
+}
+
+/// `--shard K/N`, or the Slurm array task's when unset.
+func shardFromFlagOrSlurm(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
+    if let flag { return try parseShard(flag) }
+    if let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) {
+        return try parseShard("\(id)/\(count)")
+    }
+    return nil
+}

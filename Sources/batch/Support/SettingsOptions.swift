@@ -1,0 +1,53 @@
+import ArgumentParser
+import BatchRunner
+import Ledger
+
+/// Limits and endpoint flags shared by run, resume, retry and demo. On resume and retry, only
+/// the flags given override what the ledger stored.
+struct SettingsOptions: ParsableArguments {
+    @Option(help: "Requests in flight at once (default 16).") var concurrency: Int?
+    @Option(help: "Requests per minute (default: no limit).") var rpm: Double?
+    @Option(help: "Tokens per minute, prompt plus completion (default: no limit).") var tpm: Double?
+    @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
+    @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter).") var maxCost: Double?
+    @Option(help: "API root; requests go to <base-url>/chat/completions (default https://openrouter.ai/api/v1).") var baseURL: String?
+    @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
+    @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?
+    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default 20).") var gracePeriod: Double?
+    @Option(help: "First backoff ceiling in seconds; doubles per attempt up to --backoff-cap (default 2).") var backoffBase: Double?
+    @Option(help: "Largest backoff in seconds (default 180).") var backoffCap: Double?
+    @Option(help: "Identical failures in a row that stop the run (default 50).") var breaker: Int?
+    @Option(help: "Seed for retry jitter (default: random).") var seed: UInt64?
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 || concurrency > 4_096 { throw ValidationError("--concurrency must be between 1 and 4096") }
+        if let rpm, rpm <= 0 { throw ValidationError("--rpm must be positive") }
+        if let tpm, tpm <= 0 { throw ValidationError("--tpm must be positive") }
+        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
+        if let maxCost, maxCost < 0 { throw ValidationError("--max-cost must not be negative") }
+        if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
+            throw ValidationError("--base-url must start with http:// or https://, like https://openrouter.ai/api/v1")
+        }
+        if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
+        if let breaker, breaker < 1 { throw ValidationError("--breaker must be at least 1") }
+    }
+
+    func apply(to settings: inout RunSettings) {
+        if let concurrency { settings.concurrency = concurrency }
+        if let rpm { settings.requestsPerMinute = rpm }
+        if let tpm { settings.tokensPerMinute = tpm }
+        if let maxAttempts { settings.maxAttempts = maxAttempts }
+        if let maxCost { settings.maxCost = maxCost }
+        if let baseURL { settings.baseURL = baseURL }
+        if let apiKeyEnv { settings.apiKeyEnv = apiKeyEnv }
+        if let requestTimeout { settings.requestDeadlineMs = Int64(requestTimeout * 1_000) }
+        if let gracePeriod { settings.gracePeriodMs = Int64(gracePeriod * 1_000) }
+        if let backoffBase { settings.backoffBaseMs = Int64(backoffBase * 1_000) }
+        if let backoffCap { settings.backoffCapMs = Int64(backoffCap * 1_000) }
+        if let breaker { settings.breakerThreshold = breaker }
+        if let seed { settings.seed = seed }
+    }
+}
+
+/// `--durability normal|full`.
+extension Durability: ExpressibleByArgument {}

@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Simulator", "TestSupport"]),
         .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Simulator", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["batch", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,17 +28,8 @@ struct SimulateCommandTests {
     func serve() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let process = Process()
-        process.executableURL = BatchBinary.url
-        process.arguments = ["simulate", "--port", "0", "--seed", "1", "--log", dir.path("sim.jsonl")]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let exited = ExitWatcher(process)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        let ready = try await readLine(from: stdout.fileHandleForReading)
+        let process = try BatchProcess(["simulate", "--port", "0", "--seed", "1", "--log", dir.path("sim.jsonl")])
+        let ready = try await process.readLine()
         let prefix = "listening on http://127.0.0.1:"
         #expect(ready.hasPrefix(prefix))
         let root = try #require(URL(string: String(ready.dropFirst("listening on ".count))))
@@ -63,77 +54,13 @@ struct SimulateCommandTests {
         #expect(stats["requests"] as? Int == 1)
         #expect((stats["outcomes"] as? [String: Int])?["ok"] == 1)
 
-        process.terminate()  // SIGTERM
-        let status = await exited.status()
+        process.signal(SIGTERM)
+        let status = await process.exitCode()
         #expect(status == 0)
-        let rest = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let rest = process.standardOutput()
         #expect(rest.contains("stopped (SIGTERM) after 1 requests"))
         let log = try String(contentsOfFile: dir.path("sim.jsonl"), encoding: .utf8)
         #expect(log.contains("\"generation_id\":\"gen-sim-1\""))
     }
 }
 
-/// Resumes awaiting tasks when a process exits. Create it before `run()`.
-private final class ExitWatcher: @unchecked Sendable {
-    private let lock = NSLock()
-    private var exitStatus: Int32?
-    private var waiters: [CheckedContinuation<Int32, Never>] = []
-
-    init(_ process: Process) {
-        process.terminationHandler = { [self] process in
-            lock.lock()
-            exitStatus = process.terminationStatus
-            let ready = waiters
-            waiters = []
-            lock.unlock()
-            for waiter in ready { waiter.resume(returning: process.terminationStatus) }
-        }
-    }
-
-    func status() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if let exitStatus {
-                lock.unlock()
-                continuation.resume(returning: exitStatus)
-            } else {
-                waiters.append(continuation)
-                lock.unlock()
-            }
-        }
-    }
-}
-
-/// Reads up to the first newline (blocking reads on a background thread).
-private func readLine(from handle: FileHandle) async throws -> String {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            var bytes: [UInt8] = []
-            while true {
-                let chunk = handle.readData(ofLength: 1)
-                if chunk.isEmpty {
-                    continuation.resume(throwing: CocoaError(.fileReadUnknown))
-                    return
-                }
-                if chunk.first == UInt8(ascii: "\n") { break }
-                bytes.append(contentsOf: chunk)
-            }
-            continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-        }
-    }
-}
-
-/// Runs `batch` to completion; output is stdout and stderr together.
-private func runBatch(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = BatchBinary.url
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let exited = ExitWatcher(process)
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    let status = await exited.status()
-    return (status, String(decoding: output, as: UTF8.self))
-}

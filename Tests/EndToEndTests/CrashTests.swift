@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `kill -9` at random moments, `batch resume` after each: every index ends up exported exactly
+/// once, each row's content is a response the simulator really sent for that index's prompt,
+/// and the requests wasted are bounded by what was in flight at the kills.
+///
+/// CI runs a short form; `ops/crash-test.sh` sets BATCH_CRASH_ROWS / BATCH_CRASH_KILLS for the
+/// long one (2,000 rows, 25 kills).
+@Suite("Crash safety under SIGKILL")
+struct CrashTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let rows = Int(environment["BATCH_CRASH_ROWS"] ?? "") ?? 600
+    static let kills = Int(environment["BATCH_CRASH_KILLS"] ?? "") ?? 10
+    static let seed = UInt64(environment["BATCH_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+    static let concurrency = 32
+
+    @Test("a run killed with SIGKILL again and again and resumed each time exports every index exactly once")
+    func killAndResume() async throws {
+        let dir = try TemporaryDirectory("crash")
+        defer { dir.remove() }
+        let log = dir.path("sim.jsonl")
+        let sim = try await SimulatorProcess([
+            "--seed", "\(Self.seed)", "--log", log, "--latency-ms", "20", "--latency-sigma", "0.5", "--retry-after", "1",
+            "--fail-429", "0.02", "--fail-500", "0.03", "--fail-malformed", "0.03", "--fail-reset", "0.02",
+        ])
+        let ledger = dir.path("crash.db")
+        var random = SplitMix(seed: Self.seed)
+        var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(Self.rows)",
+                         "--concurrency", "\(Self.concurrency)", "--max-attempts", "100", "--base-url", sim.baseURL,
+                         "--seed", "\(Self.seed)"] + RunSupport.fastRetries
+        var killed = 0
+        var doneAtKills: [Int] = []
+        while killed < Self.kills {
+            let process = try BatchProcess(arguments)
+            if random.next() % 4 == 0 {
+                // A moment during start-up: opening the ledger, releasing orphans, the first claims.
+                try await Task.sleep(for: .milliseconds(Int(random.next() % 40)))
+            } else {
+                let before = FileManager.default.fileExists(atPath: ledger) ? RunSupport.int(try await RunSupport.status([ledger]), "done") : 0
+                let target = min(Self.rows - 1, before + 1 + Int(random.next() % UInt64(max(1, 2 * Self.rows / (Self.kills + 2)))))
+                try await waitUntil {
+                    guard process.process.isRunning else { return true }
+                    guard let status = try? await RunSupport.status([ledger]) else { return false }
+                    return RunSupport.int(status, "done") >= target
+                }
+            }
+            guard process.process.isRunning else { break }  // finished before its kill: no more moments left
+            process.signal(SIGKILL)
+            #expect(await process.exitCode() == 128 + SIGKILL)
+            killed += 1
+            if FileManager.default.fileExists(atPath: ledger) {
+                doneAtKills.append(RunSupport.int(try await RunSupport.status([ledger]), "done"))
+                arguments = ["resume", "--ledger", ledger]
+            }
+        }
+        let last = try await runBatch(["resume", "--ledger", ledger])
+        #expect(last.status == 0, "\(last.output)")
+
+        let status = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(status, "done") == Self.rows)
+        #expect(RunSupport.int(status, "failed") == 0)
+        let export = try await RunSupport.export([ledger], in: dir)
+        #expect(export.indices == (0..<Int64(Self.rows)).map { $0 }, "every index exactly once, in order")
+        #expect(export.lines.count == Self.rows)
+        let served = try RunSupport.servedOK(log)
+        var foreign = 0
+        for (line, index) in zip(export.lines, export.indices) {
+            guard let id = RunSupport.generationID(of: line, answering: index), served.contains(id) else { foreign += 1; continue }
+        }
+        #expect(foreign == 0, "\(foreign) rows hold content the simulator never sent for their index")
+
+        let stats = try sim.stats()
+        let requests = stats["requests"] as? Int ?? 0
+        let okResponses = served.count
+        let wasted = okResponses - Self.rows
+        print("crash test: seed \(Self.seed), \(Self.rows) rows, \(killed) SIGKILLs (done at kills: \(doneAtKills)), \(requests) requests, \(okResponses) successful answers, \(wasted) successful answers lost to kills (bound \(killed * Self.concurrency)), 0 duplicates, 0 losses")
+        #expect(wasted >= 0 && wasted <= killed * Self.concurrency)
+        #expect(killed >= min(Self.kills, 3))
+        await sim.stop()
+    }
+}
+
+/// A seeded generator for the kill schedule (printed, so a failing schedule can be replayed).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

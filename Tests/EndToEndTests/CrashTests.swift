@@ -26,7 +26,7 @@ struct CrashTests {
             "--fail-429", "0.02", "--fail-500", "0.03", "--fail-malformed", "0.03", "--fail-reset", "0.02",
         ])
         let ledger = dir.path("crash.db")
-        var random = SplitMix(seed: Self.seed)
+        var random = TestRandom(seed: Self.seed)
         var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(Self.rows)",
                          "--concurrency", "\(Self.concurrency)", "--max-attempts", "100", "--base-url", sim.baseURL,
                          "--seed", "\(Self.seed)"] + RunSupport.fastRetries
@@ -82,15 +82,3 @@ struct CrashTests {
     }
 }
 
-/// A seeded generator for the kill schedule (printed, so a failing schedule can be replayed).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -171,7 +171,7 @@ struct LedgerTransitionTests {
     @Test("a row is done if and only if it has exactly one result, after any sequence of transitions")
     func invariantUnderRandomTransitions() throws {
         let ledger = try makeLedger(rows: 200)
-        var generator = SplitMix64(seed: 42)
+        var generator = TestRandom(seed: 42)
         var now: Int64 = 0
         for _ in 0..<400 {
             now += 1
@@ -200,15 +200,3 @@ struct LedgerTransitionTests {
     }
 }
 
-/// A tiny seeded generator for repeatable random test sequences.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -68,6 +68,8 @@ final class CurlEventLoop: @unchecked Sendable {
 
     let maxResponseBytes: Int
     private let multi: UnsafeMutableRawPointer
+    /// Waits for socket activity, libcurl timeouts and wake-ups (epoll on Linux).
+    private let driver: UnsafeMutablePointer<batch_curl_driver>
     private let maxIdleHandles: Int
 
     // Guarded by `lock`.
@@ -94,6 +96,10 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
         _ = batch_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, batch_curl_pipe_multiplex)
         _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, maxConcurrentStreams)
+        driver = .allocate(capacity: 1)
+        guard batch_curl_driver_open(driver, multi) == 0 else {
+            fatalError("could not create the HTTP event loop's epoll or eventfd descriptors (errno \(errno))")
+        }
         let thread = Thread { [self] in run() }
         thread.name = "curl-event-loop"
         self.thread = thread
@@ -112,7 +118,7 @@ final class CurlEventLoop: @unchecked Sendable {
         let wake = commands.isEmpty
         commands.append(.add(transfer))
         lock.unlock()
-        if wake { curl_multi_wakeup(multi) }
+        if wake { batch_curl_driver_wake(driver) }
     }
 
     func cancel(_ transfer: Transfer) {
@@ -122,7 +128,7 @@ final class CurlEventLoop: @unchecked Sendable {
         let wake = commands.isEmpty
         commands.append(.cancel(transfer))
         lock.unlock()
-        if wake { curl_multi_wakeup(multi) }
+        if wake { batch_curl_driver_wake(driver) }
     }
 
     func shutdown() {
@@ -131,14 +137,13 @@ final class CurlEventLoop: @unchecked Sendable {
         if wasRunning { state = .stopping }
         lock.unlock()
         guard wasRunning else { return }
-        curl_multi_wakeup(multi)
+        batch_curl_driver_wake(driver)
         if Thread.current !== thread { finished.wait() }
     }
 
     // MARK: Event thread
 
     private func run() {
-        var stillRunning: Int32 = 0
         while true {
             lock.lock()
             let pending = commands
@@ -154,9 +159,8 @@ final class CurlEventLoop: @unchecked Sendable {
             }
             if stopping { break }
 
-            _ = curl_multi_perform(multi, &stillRunning)
+            batch_curl_driver_run_once(driver, 1000)
             collectCompletions()
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
         }
         for transfer in Array(active.values) {
             finish(transfer, .failure(TransportError(.shutdown, "the HTTP transport was shut down")))
@@ -171,6 +175,8 @@ final class CurlEventLoop: @unchecked Sendable {
         }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
+        batch_curl_driver_close(driver)
+        driver.deallocate()
         finished.signal()
     }
 
@@ -365,6 +371,9 @@ private let writeHeader: batch_curl_data_callback = { data, size, count, context
     let name = trimmedString(line[line.startIndex..<colon])
     let value = trimmedString(line[(colon + 1)...])
     if !name.isEmpty { transfer.responseHeaders.append((name, value)) }
+    if name.count == 14, name.lowercased() == "content-length", let expected = Int(value), expected > 0 {
+        transfer.responseBody.reserveCapacity(min(expected, transfer.maxResponseBytes))
+    }
     return length
 }
 

@@ -3,9 +3,11 @@ import Foundation
 
 /// An ``HTTPTransport`` on libcurl's multi interface.
 ///
-/// One dedicated thread drives every transfer with `curl_multi_poll`; `send` may be called
-/// from any task. Submissions and cancellations are queued under a lock and the thread is
-/// woken with `curl_multi_wakeup`; each completion resumes the awaiting continuation.
+/// One dedicated thread drives every transfer: `curl_multi_socket_action` over epoll on Linux
+/// (only ready sockets are touched, so the cost per request does not grow with the number in
+/// flight), `curl_multi_poll` elsewhere. `send` may be called from any task; submissions and
+/// cancellations are queued under a lock and the thread is woken (an eventfd on Linux,
+/// `curl_multi_wakeup` elsewhere); each completion resumes the awaiting continuation.
 /// Connections are kept alive and reused across requests, HTTP/2 is negotiated over TLS when
 /// the server offers it (several requests then share one connection), and the number of
 /// open connections is capped (requests beyond the cap wait inside libcurl for a free one).

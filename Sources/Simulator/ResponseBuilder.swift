@@ -133,8 +133,14 @@ enum ResponseBuilder {
         let completionTokens = max(1, content.utf8.count / 4)
         let total = promptTokens + completionTokens
         let cost = Double(total) * 1e-6
-        let body = "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":\(jsonString(request.model)),\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\(jsonString(content)),\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)}}"
-        return json(200, body, generationID: generationID)
+        var body: [UInt8] = []
+        body.reserveCapacity(content.utf8.count * 2 + 512)
+        body.append(contentsOf: "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":".utf8)
+        appendJSONString(request.model.utf8, to: &body)
+        body.append(contentsOf: ",\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":".utf8)
+        appendJSONString(content.utf8, to: &body)
+        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)}}".utf8)
+        return SimulatedResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body)
     }
 
     // MARK: the conversation
@@ -181,22 +187,32 @@ enum ResponseBuilder {
 
     /// `text` as a JSON string literal.
     static func jsonString(_ text: String) -> String {
-        var out = "\""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        appendJSONString(text.utf8, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends UTF-8 `text` as a JSON string literal (quotes, backslashes and control
+    /// characters escaped; other bytes, multi-byte UTF-8 included, copied as they are).
+    static func appendJSONString<Bytes: Sequence>(_ text: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
+        out.append(UInt8(ascii: "\""))
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0f)])
+            default:
+                out.append(byte)
             }
         }
-        out += "\""
-        return out
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -285,6 +285,21 @@ struct CurlTransportTests {
         }
     }
 
+    @Test("shutting down fails requests in flight")
+    func shutdownInFlight() async throws {
+        let server = try await SimulatorServer.start(.always(.timeout))
+        let transport = CurlTransport()
+        let url = server.baseURL + "/chat/completions"
+        let task = Task { try await transport.send(HTTPRequest(url: url, body: chatBody(prompt: "held"), deadline: .seconds(120))) }
+        try await withTimeout { await server.waitForStats { $0.held == 1 } }
+        transport.shutdown()
+        let result = try await withTimeout { await task.result }
+        #expect(throws: TransportError.self) { try result.get() }
+        if case .failure(let error as TransportError) = result { #expect(error.kind == .shutdown) }
+        try await withTimeout { await server.waitForStats { $0.held == 0 } }
+        try await server.stop()
+    }
+
     @Test("4xx and 5xx are responses, not errors")
     func statusIsNotError() async throws {
         let server = try await SimulatorServer.start(SimulatorConfig())

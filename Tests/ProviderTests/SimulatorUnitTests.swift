@@ -88,4 +88,48 @@ struct SimulatorUnitTests {
     func invalid(_ config: SimulatorConfig) {
         #expect(throws: SimulatorError.self) { try config.validate() }
     }
+
+    @Test("fault draws follow the configured rates")
+    func rates() throws {
+        let state = try SimulatorState(config: SimulatorConfig(rate500: 0.3, rateTruncated: 0.1, seed: 11))
+        var counts: [SimulatorFault: Int] = [:]
+        for _ in 0..<2000 {
+            guard case .plan(let plan) = state.admit(now: 0) else { Issue.record("unexpected rate limit"); return }
+            counts[plan.fault, default: 0] += 1
+        }
+        #expect((500...700).contains(counts[.status500] ?? 0))
+        #expect((140...260).contains(counts[.truncated] ?? 0))
+        #expect((1100...1500).contains(counts[.ok] ?? 0))
+    }
+
+    @Test("lognormal latency spreads around its median; fixed latency does not")
+    func latency() throws {
+        let lognormal = try SimulatorState(config: SimulatorConfig(latency: .lognormal(median: .milliseconds(100), sigma: 0.5), seed: 5))
+        var delays: [Duration] = []
+        for _ in 0..<1001 {
+            if case .plan(let plan) = lognormal.admit(now: 0) { delays.append(plan.delay) }
+        }
+        delays.sort()
+        #expect(delays[500] > .milliseconds(85) && delays[500] < .milliseconds(115))
+        #expect(delays[0] < .milliseconds(60) && delays[1000] > .milliseconds(180))
+
+        let fixed = try SimulatorState(config: SimulatorConfig(latency: .fixed(.milliseconds(40))))
+        for _ in 0..<10 {
+            guard case .plan(let plan) = fixed.admit(now: 0) else { return }
+            #expect(plan.delay == .milliseconds(40))
+        }
+    }
+
+    @Test("the requests-per-minute window admits the limit, then asks to wait until the oldest request is a minute old")
+    func window() throws {
+        let state = try SimulatorState(config: SimulatorConfig(requestsPerMinute: 3))
+        let second: UInt64 = 1_000_000_000
+        for t in [0, 10, 20] {
+            guard case .plan = state.admit(now: UInt64(t) * second) else { Issue.record("refused at \(t)"); return }
+        }
+        guard case .rateLimited(let wait) = state.admit(now: 30 * second) else { Issue.record("admitted"); return }
+        #expect(wait == 30)
+        guard case .plan = state.admit(now: 60 * second) else { Issue.record("refused after a minute"); return }
+        #expect(state.snapshot()["rpm_429"] == 1)
+    }
 }

@@ -26,6 +26,34 @@ CURLcode batch_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **val
 
 CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
+/*
+ * The event loop's I/O wait, in C because it is all system calls.
+ *
+ * On Linux it drives libcurl with curl_multi_socket_action over epoll: libcurl tells us which
+ * sockets to watch (socket callback) and when to time out (timer callback), and each wake-up
+ * processes only the sockets that are ready, so the cost per request does not grow with the
+ * number of transfers in flight. An eventfd wakes the loop for new submissions.
+ * Elsewhere it falls back to curl_multi_perform + curl_multi_poll + curl_multi_wakeup.
+ *
+ * Only batch_curl_driver_wake may be called from another thread.
+ */
+typedef struct batch_curl_driver {
+    CURLM *multi;
+    int epoll_fd;
+    int wake_fd;
+    long long timer_deadline_ms; /* CLOCK_MONOTONIC milliseconds; -1: no timer */
+} batch_curl_driver;
+
+/* Sets up the driver for `multi` (installs libcurl's socket and timer callbacks). 0 on success. */
+int batch_curl_driver_open(batch_curl_driver *driver, CURLM *multi);
+/* Releases the driver's file descriptors (call after the last run_once). */
+void batch_curl_driver_close(batch_curl_driver *driver);
+/* Wakes a run_once that is waiting. Safe from any thread. */
+void batch_curl_driver_wake(batch_curl_driver *driver);
+/* Waits at most max_wait_ms for socket activity, a libcurl timeout or a wake-up, and lets libcurl
+   act on what happened. Completed transfers are then read with curl_multi_info_read. */
+void batch_curl_driver_run_once(batch_curl_driver *driver, int max_wait_ms);
+
 /* Constants that Swift imports awkwardly (macros with casts, or values whose type varies). */
 static const long batch_curl_http_version_2tls = CURL_HTTP_VERSION_2TLS;
 static const long batch_curl_pipe_multiplex = CURLPIPE_MULTIPLEX;

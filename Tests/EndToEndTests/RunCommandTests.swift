@@ -223,6 +223,44 @@ struct RunCommandTests {
         #expect(first.hasPrefix(#"{"messages": [{"role": "user""#) && first.contains(#"], "metadata": {"topic": "#))
     }
 
+    @Test("--max-cost stops claiming once the recorded cost reaches the budget, and resume with a higher one finishes")
+    func budget() async throws {
+        let dir = try TemporaryDirectory("run-budget")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess([])
+        let ledger = dir.path("run.db")
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200", "--concurrency", "4",
+                                      "--max-cost", "0.02", "--base-url", sim.baseURL] + RunSupport.fastRetries)
+        #expect(run.status == 4, "\(run.output)")
+        #expect(run.stderr.contains("reached --max-cost"))
+        let stopped = try await RunSupport.status([ledger])
+        let cost = stopped["cost"] as? Double ?? 0
+        #expect(cost >= 0.02 && RunSupport.int(stopped, "done") < 200 && RunSupport.int(stopped, "in_flight") == 0)
+        let perRow = cost / Double(RunSupport.int(stopped, "done"))
+        #expect(cost < 0.02 + 5 * perRow, "at most the rows in flight when the budget was reached add to it")
+        let resumed = try await runBatch(["resume", "--ledger", ledger, "--max-cost", "100"])
+        #expect(resumed.status == 0)
+        #expect(RunSupport.int(try await RunSupport.status([ledger]), "done") == 200)
+        await sim.stop()
+    }
+
+    @Test("the circuit breaker stops a run whose every attempt fails the same way, leaving rows resumable")
+    func breaker() async throws {
+        let dir = try TemporaryDirectory("run-breaker")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess(["--fail-500", "1"])
+        let ledger = dir.path("run.db")
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "100", "--concurrency", "4",
+                                      "--breaker", "12", "--base-url", sim.baseURL] + RunSupport.fastRetries)
+        #expect(run.status == 5, "\(run.output)")
+        #expect(run.stderr.contains("all failed with server_error"))
+        let status = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(status, "done") == 0 && RunSupport.int(status, "in_flight") == 0)
+        #expect(RunSupport.int(status, "pending") + RunSupport.int(status, "failed") == 100)
+        #expect((try sim.stats()["requests"] as? Int ?? 0) < 40, "the breaker stops the run early")
+        await sim.stop()
+    }
+
     static let badInvocations: [(arguments: [String], message: String)] = [
         (["run", "--ledger", "x.db", "--num", "0"], "--num must be at least 1"),
         (["run", "--ledger", "x.db", "--num", "5", "--concurrency", "0"], "--concurrency must be between 1 and 4096"),

@@ -12,7 +12,7 @@
 # every task, exports the 4 ledgers into one file and checks every index is there exactly
 # once, in order, and that task 2 really restarted and resumed. Whatever happens, it stops
 # the simulator and exactly the daemons it started, and removes the temporary folder
-# (kept with --keep). Last line: `slurm test: 1 passed, 0 failed` (or 0 passed, 1 failed).
+# (kept with --keep). Last line: `slurm: 1 passed, 0 failed` (or 0 passed, 1 failed).
 #
 #   --quick   fewer rows (CI): 120 rows instead of 400
 #   --keep    keep the temporary folder (ledgers, logs, export)
@@ -98,9 +98,9 @@ cleanup() {
     local t; for t in "${TIMINGS[@]}"; do echo "    $t"; done
     echo "    total: $(secs $(( $(now_ms) - T_START )))"
     if (( RESULT == 0 )); then
-        echo "slurm test: 1 passed, 0 failed"; exit 0
+        echo "slurm: 1 passed, 0 failed"; exit 0
     else
-        echo "slurm test: 0 passed, 1 failed"; exit $(( rc == 0 ? 1 : rc ))
+        echo "slurm: 0 passed, 1 failed"; exit $(( rc == 0 ? 1 : rc ))
     fi
 }
 trap cleanup EXIT
@@ -149,7 +149,7 @@ command -v python3 >/dev/null || fail "python3 is needed for the checks"
 unset BATCH_EXTRA_ARGS BATCH_RUN_ARGS BATCH_SHARDS BATCH_SHARD BATCH_RPM_DIVISOR BATCH_SELF_REQUEUE
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/batch-slurm-test.XXXXXX") || fail "mktemp failed"
 mkdir -p "$WORK/logs" "$WORK/runs"
-echo "slurm test: $NUM rows, $TASKS tasks, requeue task $REQUEUE_TASK after $REQUEUE_AT done rows; work dir $WORK"
+echo "slurm: $NUM rows, $TASKS tasks, requeue task $REQUEUE_TASK after $REQUEUE_AT done rows; work dir $WORK"
 echo "batch: $BATCH_BIN"
 
 # --- cluster ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "Provider", dependencies: ["CurlShim", logging]),
         // OpenAI-compatible test server behind `batch simulate`.
         .target(name: "Simulator", dependencies: [
+            "Recipe",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -50,7 +51,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
-        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Simulator", "TestSupport"]),
+        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
         .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Simulator", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
     ],

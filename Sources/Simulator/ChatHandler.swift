@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Recipe
 
 /// Serves one connection: routes each request, applies the plan after its latency, and
 /// writes the (possibly faulty) answer.

@@ -1,4 +1,5 @@
 import Foundation
+import Recipe
 
 /// A response the simulator will write.
 struct SimulatedResponse {

@@ -1,4 +1,5 @@
 import Foundation
+import Recipe
 
 /// Everything the event loops share: the seeded generator, counters, the request-rate
 /// window, the response log and the stats waiters. All of it behind one lock.

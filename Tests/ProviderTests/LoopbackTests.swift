@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Provider
 @testable import Simulator
+import Recipe
 
 struct FaultCase: Sendable, CustomTestStringConvertible {
     var fault: SimulatorFault

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Simulator
+import Recipe
 
 @Suite("SHA-256")
 struct SHA256Tests {

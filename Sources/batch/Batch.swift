@@ -7,8 +7,7 @@ struct Batch: AsyncParsableCommand {
         commandName: "batch",
         abstract: "Generate large synthetic chat datasets, one LLM call per row, as a resumable batch job.",
         discussion: """
-        Every index's state lives in a SQLite ledger, so a run can be killed at any instant and
-        resumed without losing or duplicating a row. Only failed rows are ever retried.
+        Every index's state lives in a SQLite ledger, so a run can be killed at any instant and resumed without losing or duplicating a row. Only failed rows are ever retried.
 
         Start with `batch demo` (no API key needed), then `batch run --help`.
         """,

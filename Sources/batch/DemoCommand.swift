@@ -10,10 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Try batch end to end with no API key: a local simulated provider, a small run, an export.",
         discussion: """
-        Starts `batch simulate` in this process on a free loopback port (with a few rate limits,
-        server errors and malformed answers mixed in), runs --num rows of the nanochat recipe
-        through the real HTTP client into a ledger, exports the JSONL, and prints where
-        everything is. Files go to --output-dir; a previous demo's files there are replaced.
+        Starts `batch simulate` in this process on a free loopback port (with a few rate limits, server errors and malformed answers mixed in), runs --num rows of the nanochat recipe through the real HTTP client into a ledger, exports the JSONL, and prints where everything is. Files go to --output-dir; a previous demo's files there are replaced.
         """
     )
 

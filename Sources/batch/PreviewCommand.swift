@@ -8,11 +8,9 @@ struct PreviewCommand: AsyncParsableCommand {
         commandName: "preview",
         abstract: "Show what an index would send: its sampled topic, persona, dynamic, examples and prompt.",
         discussion: """
-        Index N gets exactly what nanochat's generator sends for random.Random(N). Nothing is \
-        sent and no API key is needed, so this is the way to check a new recipe.
+        Index N gets exactly what nanochat's generator sends for random.Random(N). Nothing is sent and no API key is needed, so this is the way to check a new recipe.
 
-        With --json each index is one JSON object per line, with the keys index, topic, \
-        persona, dynamic, first_message_examples, prompt and payload (the full request body).
+        With --json each index is one JSON object per line, with the keys index, topic, persona, dynamic, first_message_examples, prompt and payload (the full request body).
 
         Examples:
           batch preview --recipe recipes/nanochat-identity/recipe.json --index 7

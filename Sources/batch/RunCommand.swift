@@ -9,16 +9,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Start a run: plan indices 0..<N in a new ledger and generate until every row is done or failed.",
         discussion: """
-        Index i gets exactly the prompt nanochat's generator sends for random.Random(i). Every
-        outcome is written to the ledger as it happens, so the run can be stopped at any moment
-        (Ctrl-C, SIGTERM, kill -9, a lost node) and continued with `batch resume`.
+        Index i gets exactly the prompt nanochat's generator sends for random.Random(i). Every outcome is written to the ledger as it happens, so the run can be stopped at any moment (Ctrl-C, SIGTERM, kill -9, a lost node) and continued with `batch resume`.
 
-        The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a
-        .env file in the working directory; it is never stored, logged or printed. A loopback
-        --base-url (a local `batch simulate`) needs no key.
+        The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
 
-        Exit codes: 0 all rows done or failed; 1 error; 3 the provider refused the run (key,
-        credits, model); 4 --max-cost reached; 5 circuit breaker; 130/143 interrupted.
+        Exit codes: 0 all rows done or failed; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 130/143 interrupted.
         """
     )
 
@@ -61,9 +56,7 @@ struct ResumeCommand: AsyncParsableCommand {
         commandName: "resume",
         abstract: "Continue a stopped or crashed run with the recipe and settings stored in its ledger.",
         discussion: """
-        Rows found in flight were orphaned by the process that died and go back to pending. The
-        prompts come from the recipe snapshot in the ledger, not from files on disk. Flags given
-        here override the stored limits and endpoint for this and later resumes.
+        Rows found in flight were orphaned by the process that died and go back to pending. The prompts come from the recipe snapshot in the ledger, not from files on disk. Flags given here override the stored limits and endpoint for this and later resumes.
         """
     )
 

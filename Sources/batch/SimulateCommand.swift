@@ -9,17 +9,11 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Run a local OpenAI-compatible chat-completions server that fakes a provider, faults included.",
         discussion: """
-        Answers POST /v1/chat/completions (and /api/v1/chat/completions) with an OpenRouter-shaped \
-        body whose content is a valid conversation ({"messages": [...]}, user first), with usage \
-        and cost. Point a run at it with --base-url http://127.0.0.1:<port>/v1; no API key needed \
-        unless --require-key-env is given.
+        Answers POST /v1/chat/completions (and /api/v1/chat/completions) with an OpenRouter-shaped body whose content is a valid conversation ({"messages": [...]}, user first), with usage and cost. Point a run at it with --base-url http://127.0.0.1:<port>/v1; no API key needed unless --require-key-env is given.
 
-        Faults are drawn per request with the given probabilities (their sum must be at most 1); \
-        the same --seed and the same order of requests give the same faults (concurrent clients \
-        make the order itself vary). GET /stats returns counts by outcome as JSON.
+        Faults are drawn per request with the given probabilities (their sum must be at most 1); the same --seed and the same order of requests give the same faults (concurrent clients make the order itself vary). GET /stats returns counts by outcome as JSON.
 
-        On start it prints one line, `listening on http://<host>:<port>`, and runs until SIGINT \
-        or SIGTERM, then prints its stats and exits 0.
+        On start it prints one line, `listening on http://<host>:<port>`, and runs until SIGINT or SIGTERM, then prints its stats and exits 0.
 
         Examples:
           batch simulate --port 0

@@ -27,10 +27,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write done rows as JSONL in index order, byte for byte as the seed writes them.",
         discussion: """
-        Each line is a JSON array of {"role", "content"} messages, the format nanochat's
-        CustomJSON task loads. Several ledgers (the shards of one run) merge into one file in
-        global index order; ledgers of different runs are refused. Files are written under a
-        temporary name and renamed, and re-running gives the same bytes.
+        Each line is a JSON array of {"role", "content"} messages, the format nanochat's CustomJSON task loads. Several ledgers (the shards of one run) merge into one file in global index order; ledgers of different runs are refused. Files are written under a temporary name and renamed, and re-running gives the same bytes.
         """
     )
 

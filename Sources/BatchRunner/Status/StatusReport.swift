@@ -114,7 +114,10 @@ public struct StatusReport: Codable, Sendable {
                 lines.append("  shard \(s.shard ?? "-") \(s.ledger): \(s.done)/\(s.total) done, \(s.failed) failed, \(s.pending) pending, \(s.inFlight) in flight")
             }
         }
-        if failed > 0 { lines.append("retry failed rows with: batch retry --ledger LEDGER") }
+        if failed > 0 {
+            let where_ = ledgers.filter { $0.failed > 0 }.map { "batch retry --ledger \($0.ledger)" }
+            lines.append("retry failed rows with: " + where_.joined(separator: "; "))
+        }
         return lines.joined(separator: "\n")
     }
 }

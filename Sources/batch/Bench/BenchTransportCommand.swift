@@ -9,11 +9,7 @@ struct BenchTransportCommand: AsyncParsableCommand {
         commandName: "transport",
         abstract: "Send N requests at concurrency C through the libcurl transport and report throughput, CPU and memory.",
         discussion: """
-        Targets --url (a `batch simulate` in another process, so this process's CPU is the \
-        client's alone), or starts a simulator in-process. Reports requests/s, the share of the \
-        ideal C / latency, CPU-seconds (user+system, getrusage) per 1,000 requests, peak RSS, and \
-        RSS after each round: with --rounds 2 or more, growth between rounds reveals a leak. \
-        ops/bench-transport.sh runs the standard measurement.
+        Targets --url (a `batch simulate` in another process, so this process's CPU is the client's alone), or starts a simulator in-process. Reports requests/s, the share of the ideal C / latency, CPU-seconds (user+system, getrusage) per 1,000 requests, peak RSS, and RSS after each round: with --rounds 2 or more, growth between rounds reveals a leak. ops/bench-transport.sh runs the standard measurement.
         """
     )
 

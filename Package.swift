@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
-        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Simulator", "TestSupport"]),
+        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

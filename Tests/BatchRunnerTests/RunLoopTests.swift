@@ -1,0 +1,137 @@
+import Foundation
+import Ledger
+import Provider
+import Recipe
+import Testing
+import TestSupport
+@testable import BatchRunner
+
+/// Virtual time: `sleep` jumps the clock to the deadline instead of waiting.
+final class VirtualClock: RunClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64 = 1_000_000
+
+    func nowMs() -> Int64 { lock.withLock { now } }
+
+    func sleep(untilMs deadlineMs: Int64) async throws {
+        try Task.checkCancellation()
+        lock.withLock { now = max(now, deadlineMs) }
+        await Task.yield()
+    }
+}
+
+/// A transport that answers from a script and records when (in virtual time) each request came.
+final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private let clock: VirtualClock
+    private let answer: @Sendable (Int) -> HTTPResponse
+    private(set) var requestTimes: [Int64] = []
+
+    init(clock: VirtualClock, answer: @escaping @Sendable (Int) -> HTTPResponse) {
+        self.clock = clock
+        self.answer = answer
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let n: Int = lock.withLock {
+            requestTimes.append(clock.nowMs())
+            return requestTimes.count
+        }
+        await Task.yield()
+        return answer(n)
+    }
+
+    var times: [Int64] { lock.withLock { requestTimes } }
+
+    static func success(_ n: Int) -> HTTPResponse {
+        let content = #"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello, I am nanochat."}]}"#
+        let escaped = content.replacingOccurrences(of: "\"", with: "\\\"")
+        let body = #"{"id": "gen-\#(n)", "model": "m", "choices": [{"message": {"role": "assistant", "content": "\#(escaped)"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.001}}"#
+        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
+    }
+
+    static func rateLimited(retryAfter seconds: Int) -> HTTPResponse {
+        HTTPResponse(status: 429, headers: ["Retry-After": "\(seconds)"],
+                     body: Array(#"{"error": {"code": 429, "message": "Rate limit exceeded"}}"#.utf8))
+    }
+}
+
+@Suite("The run loop, with a scripted provider and virtual time")
+struct RunLoopTests {
+    let dir: TemporaryDirectory
+    let recipe: Recipe
+
+    init() throws {
+        dir = try TemporaryDirectory("run-loop")
+        recipe = try Recipe.load(path: Fixtures.repositoryRoot.appendingPathComponent("recipes/nanochat-identity/recipe.json").path)
+    }
+
+    func run(rows: Int64, settings: RunSettings, clock: VirtualClock, transport: ScriptedTransport) async throws -> (RunSummary, Ledger) {
+        let ledger = try RunSetup.create(ledgerPath: dir.path("loop-\(UUID().uuidString).db"), recipe: recipe, num: rows, shard: nil,
+                                         settings: settings, durability: .normal, nowMs: clock.nowMs())
+        let client = ChatClient(transport: transport, config: ProviderConfig(baseURL: "http://127.0.0.1:1/v1"))
+        let batch = BatchRun(ledger: ledger, recipe: recipe, client: client, settings: settings, clock: clock)
+        return (try await batch.run(), ledger)
+    }
+
+    @Test("a 429 storm pauses every worker until the provider's Retry-After has passed, then the run finishes")
+    func stormPausesEveryone() async throws {
+        let clock = VirtualClock()
+        let start = clock.nowMs()
+        let transport = ScriptedTransport(clock: clock) { n in
+            n <= 16 ? ScriptedTransport.rateLimited(retryAfter: 30) : ScriptedTransport.success(n)
+        }
+        var settings = RunSettings()
+        settings.concurrency = 8
+        settings.seed = 1
+        let (summary, ledger) = try await run(rows: 40, settings: settings, clock: clock, transport: transport)
+        #expect(summary.reason == .finished)
+        #expect(try ledger.counts() == StateCounts(done: 40))
+        let times = transport.times
+        // The storm is recognised within the first 16 answers (half of the recent ones limited);
+        // every request after those waited out the 30 s the provider asked for.
+        let afterStorm = times.dropFirst(16)
+        #expect(afterStorm.allSatisfy { $0 >= start + 30_000 }, "requests during the pause: \(afterStorm.filter { $0 < start + 30_000 }.count)")
+        #expect(times.count == 56)
+    }
+
+    @Test("a lone 429 delays only its own row")
+    func loneRateLimit() async throws {
+        let clock = VirtualClock()
+        let start = clock.nowMs()
+        let transport = ScriptedTransport(clock: clock) { n in
+            n == 3 ? ScriptedTransport.rateLimited(retryAfter: 60) : ScriptedTransport.success(n)
+        }
+        var settings = RunSettings()
+        settings.concurrency = 4
+        settings.seed = 1
+        let (summary, ledger) = try await run(rows: 30, settings: settings, clock: clock, transport: transport)
+        #expect(summary.reason == .finished)
+        #expect(try ledger.counts().done == 30)
+        let times = transport.times
+        #expect(times.count == 31)
+        // Only the last request (the limited row's retry) waited for the minute.
+        #expect(times.dropLast().allSatisfy { $0 < start + 60_000 })
+        #expect(times.last! >= start + 60_000)
+    }
+
+    @Test("--rpm paces requests in virtual time")
+    func requestsPerMinute() async throws {
+        let clock = VirtualClock()
+        let start = clock.nowMs()
+        let transport = ScriptedTransport(clock: clock) { ScriptedTransport.success($0) }
+        var settings = RunSettings()
+        settings.concurrency = 64
+        settings.requestsPerMinute = 120
+        let (summary, _) = try await run(rows: 60, settings: settings, clock: clock, transport: transport)
+        #expect(summary.reason == .finished)
+        let times = transport.times
+        #expect(times.count == 60)
+        // 120 a minute is one every 500 ms after a burst of 2: 60 requests span about 29 s.
+        let span = times.last! - start
+        #expect(span >= 28_500 && span <= 31_000, "span \(span) ms")
+        for (i, t) in times.enumerated() where i >= 2 {
+            #expect(t >= start + Int64(i - 1) * 500 - 1, "request \(i) at \(t - start) ms")
+        }
+    }
+}

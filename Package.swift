@@ -49,7 +49,7 @@ let package = Package(
         ]),
 
         .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
         .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "TestSupport"]),

@@ -21,7 +21,7 @@ final class SimulatorState: @unchecked Sendable {
 
     let config: SimulatorConfig
     private let lock = NSLock()
-    private var generator: SeededGenerator
+    private var generator: SeededRandom
     private var stats = SimulatorStats()
     private var window: [UInt64] = []
     private var windowHead = 0
@@ -36,7 +36,7 @@ final class SimulatorState: @unchecked Sendable {
 
     init(config: SimulatorConfig) throws(SimulatorError) {
         self.config = config
-        generator = SeededGenerator(seed: config.seed)
+        generator = SeededRandom(seed: config.seed)
         if let path = config.logPath {
             guard let file = fopen(path, "a") else {
                 throw SimulatorError("cannot open the log file \(path) for appending: \(String(cString: strerror(errno)))")

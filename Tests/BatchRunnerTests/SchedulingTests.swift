@@ -1,4 +1,5 @@
 import Testing
+import Recipe
 @testable import BatchRunner
 
 /// A generator that returns fixed values, to pin jitter in tests (then counts up, so that

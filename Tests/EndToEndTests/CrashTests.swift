@@ -1,4 +1,5 @@
 import Foundation
+import Recipe
 import Testing
 import TestSupport
 
@@ -26,7 +27,7 @@ struct CrashTests {
             "--fail-429", "0.02", "--fail-500", "0.03", "--fail-malformed", "0.03", "--fail-reset", "0.02",
         ])
         let ledger = dir.path("crash.db")
-        var random = TestRandom(seed: Self.seed)
+        var random = SeededRandom(seed: Self.seed)
         var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(Self.rows)",
                          "--concurrency", "\(Self.concurrency)", "--max-attempts", "100", "--base-url", sim.baseURL,
                          "--seed", "\(Self.seed)"] + RunSupport.fastRetries

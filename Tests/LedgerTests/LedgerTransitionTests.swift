@@ -1,4 +1,5 @@
 import Foundation
+import Recipe
 import Testing
 import TestSupport
 @testable import Ledger
@@ -171,7 +172,7 @@ struct LedgerTransitionTests {
     @Test("a row is done if and only if it has exactly one result, after any sequence of transitions")
     func invariantUnderRandomTransitions() throws {
         let ledger = try makeLedger(rows: 200)
-        var generator = TestRandom(seed: 42)
+        var generator = SeededRandom(seed: 42)
         var now: Int64 = 0
         for _ in 0..<400 {
             now += 1

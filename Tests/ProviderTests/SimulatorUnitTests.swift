@@ -36,7 +36,7 @@ struct SHA256Tests {
 struct SimulatorUnitTests {
     @Test("the seeded generator repeats for a seed and differs across seeds")
     func generator() {
-        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
+        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
         let first = (0..<5).map { _ in a.next() }
         #expect(first == (0..<5).map { _ in b.next() })
         #expect(first != (0..<5).map { _ in c.next() })

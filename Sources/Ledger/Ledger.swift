@@ -171,6 +171,23 @@ public final class Ledger: @unchecked Sendable {
         guard limit > 0 else { return [] }
         return try locked { () throws(LedgerError) in
             try db.transaction(doing: "claiming rows") { () throws(LedgerError) in
+                try claimRows(limit: limit, nowMs: nowMs, owner: owner)
+            }
+        }
+    }
+
+    /// Applies `transitions` and then claims up to `limit` due rows, in one transaction: the
+    /// runner's way of paying one commit for many rows.
+    public func apply(_ transitions: [Transition], thenClaim limit: Int, nowMs: Int64, owner: String) throws(LedgerError) -> [ClaimedRow] {
+        try locked { () throws(LedgerError) in
+            try db.transaction(doing: "recording outcomes and claiming rows") { () throws(LedgerError) in
+                _ = try applyUnlocked(transitions, nowMs: nowMs)
+                return limit > 0 ? try claimRows(limit: limit, nowMs: nowMs, owner: owner) : []
+            }
+        }
+    }
+
+    private func claimRows(limit: Int, nowMs: Int64, owner: String) throws(LedgerError) -> [ClaimedRow] {
                 let s = try db.statement("""
                     UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
                     WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
@@ -184,8 +201,6 @@ public final class Ledger: @unchecked Sendable {
                     rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
                 }
                 return rows.sorted { $0.index < $1.index }
-            }
-        }
     }
 
     /// Marks an in-flight row done and stores its result in the same transaction.
@@ -218,6 +233,12 @@ public final class Ledger: @unchecked Sendable {
         guard !transitions.isEmpty else { return 0 }
         return try locked { () throws(LedgerError) in
             try db.transaction(doing: "recording \(transitions.count) row outcomes") { () throws(LedgerError) in
+                try applyUnlocked(transitions, nowMs: nowMs)
+            }
+        }
+    }
+
+    private func applyUnlocked(_ transitions: [Transition], nowMs: Int64) throws(LedgerError) -> Int {
                 var changed = 0
                 for transition in transitions {
                     switch transition {
@@ -232,13 +253,13 @@ public final class Ledger: @unchecked Sendable {
                         try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
                         try recordAttempt(index, attempt, outcome: "failed")
                     case let .release(row, startedAtMs):
-                        guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs) else { continue }
+                        guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs, audit: true) else { continue }
+                    case let .unclaim(row):
+                        guard try releaseOne(row, startedAtMs: nowMs, nowMs: nowMs, audit: false) else { continue }
                     }
                     changed += 1
                 }
                 return changed
-            }
-        }
     }
 
     private func insertResult(_ index: Int64, _ result: RowResult, _ attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
@@ -263,7 +284,7 @@ public final class Ledger: @unchecked Sendable {
         try s.run(doing: "storing the result of row \(index)")
     }
 
-    private func releaseOne(_ row: ClaimedRow, startedAtMs: Int64, nowMs: Int64) throws(LedgerError) -> Bool {
+    private func releaseOne(_ row: ClaimedRow, startedAtMs: Int64, nowMs: Int64, audit: Bool) throws(LedgerError) -> Bool {
         let s = try db.statement("""
             UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
             WHERE idx = ? AND state = 'in_flight'
@@ -272,6 +293,7 @@ public final class Ledger: @unchecked Sendable {
         s.bind(2, row.index)
         try s.run(doing: "releasing row \(row.index)")
         guard db.changes == 1 else { return false }
+        guard audit else { return true }
         let record = AttemptRecord(
             attempt: row.attempt, startedAtMs: startedAtMs, endedAtMs: nowMs, errorKind: "abandoned",
             error: "abandoned at shutdown")

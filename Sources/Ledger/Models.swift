@@ -174,4 +174,6 @@ public enum Transition: Sendable, Equatable {
     case fail(Int64, AttemptRecord)
     /// in flight -> pending without counting the attempt (abandoned at shutdown).
     case release(ClaimedRow, startedAtMs: Int64)
+    /// in flight -> pending for a row claimed but never sent: no attempt is recorded.
+    case unclaim(ClaimedRow)
 }

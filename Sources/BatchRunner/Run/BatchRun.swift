@@ -48,6 +48,15 @@ public final class BatchRun {
     private var lastProgressMs: Int64 = .min
     private var released = 0
     private var timer: (deadline: Int64, task: Task<Void, Never>)?
+    /// Rows claimed ahead of sending, lowest index last (popped first): one claim transaction
+    /// serves several sends. In the ledger they are in flight, so a crash makes them orphans.
+    private var claimed: [ClaimedRow] = []
+    private let claimBatch: Int
+    /// Outcomes not yet written: they go with the next claim, or at most `flushIntervalMs` later.
+    /// Until then their rows are in flight in the ledger, so a crash only repeats them.
+    private var unwritten: [Transition] = []
+    private var oldestUnwrittenMs: Int64 = 0
+    private let flushIntervalMs: Int64 = 25
 
     public init(
         ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings,
@@ -68,6 +77,7 @@ public final class BatchRun {
         self.window = CongestionWindow(maximum: settings.concurrency)
         self.breaker = CircuitBreaker(threshold: settings.breakerThreshold)
         self.control = RunControl(inbox: inbox)
+        self.claimBatch = min(64, max(1, settings.concurrency / 4))
     }
 
     /// Runs until every row is done or failed, or the run is stopped. Rows found in flight (a
@@ -98,7 +108,9 @@ public final class BatchRun {
                         hardStop = true
                     }
                     if hardStop { group.cancelAll() }
-                    if !stopping {
+                    if stopping {
+                        unclaimQueued()
+                    } else {
                         try dispatch(now: now) { row, estimate in
                             group.addTask {
                                 await Self.attempt(row, estimate: estimate, recipe: recipe, client: client, clock: clock,
@@ -106,13 +118,19 @@ public final class BatchRun {
                             }
                         }
                     }
+                    let finishing = inFlight.isEmpty && (stopping || noWorkLeft)
+                    if !unwritten.isEmpty && (finishing || unwritten.count >= 256 || now >= oldestUnwrittenMs + flushIntervalMs) {
+                        try flush(now: now)
+                    } else if !unwritten.isEmpty {
+                        wake(at: oldestUnwrittenMs + flushIntervalMs)
+                    }
                 } catch {
                     failure = error
                     group.cancelAll()
                     return
                 }
                 report(now: clock.nowMs(), force: false)
-                if inFlight.isEmpty && (stopping || noWorkLeft) { return }
+                if inFlight.isEmpty && unwritten.isEmpty && (stopping || noWorkLeft) { return }
                 if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
                 wake(at: lastProgressMs + progressIntervalMs)
                 _ = await wakeups.next()
@@ -147,57 +165,67 @@ public final class BatchRun {
 
     // MARK: Dispatch
 
-    /// Claims as many due rows as the window, the rate limits and the budget allow, and starts them.
+    /// Starts as many rows as the window, the rate limits and the budget allow, claiming more
+    /// from the ledger (with the unwritten outcomes, in one transaction) when the queue is empty.
     private func dispatch(now: Int64, start: (ClaimedRow, Double) -> Void) throws {
         if let budget = settings.maxCost, usage.cost >= budget {
             stop(.budgetReached(cost: usage.cost, budget: budget))
+            unclaimQueued()
             return
         }
         if window.isPaused(nowMs: now) {
             wake(at: window.pausedUntilMs)
             return
         }
-        var capacity = window.window - inFlight.count
-        while capacity > 0 {
-            var allowed = 0
-            while allowed < min(capacity, 64) {
-                if let ready = requestBucket?.take(nowMs: now) { wake(at: ready); break }
-                if let ready = tokenBucket?.take(averageTokens, nowMs: now) {
-                    requestBucket?.adjust(by: -1, nowMs: now)
-                    wake(at: ready)
-                    break
+        while inFlight.count < window.window {
+            if claimed.isEmpty {
+                let rows = try ledger.apply(unwritten, thenClaim: claimBatch, nowMs: now, owner: owner)
+                unwritten.removeAll(keepingCapacity: true)
+                guard !rows.isEmpty else {
+                    // Nothing more is due now: finished, or waiting for a retry's due time.
+                    if let due = try ledger.nextDueMs() {
+                        wake(at: max(due, now + 1))
+                    } else if inFlight.isEmpty {
+                        noWorkLeft = true
+                    }
+                    return
                 }
-                allowed += 1
+                claimed = rows.reversed()
             }
-            guard allowed > 0 else { return }
-            let rows = try ledger.claim(limit: allowed, nowMs: now, owner: owner)
-            if rows.count < allowed {
-                let unused = Double(allowed - rows.count)
-                requestBucket?.adjust(by: -unused, nowMs: now)
-                tokenBucket?.adjust(by: -unused * averageTokens, nowMs: now)
-            }
-            for row in rows {
-                inFlight[row.index] = row
-                counts.pending -= 1
-                counts.inFlight += 1
-                requestsSent += 1
-                start(row, averageTokens)
-            }
-            capacity -= rows.count
-            if rows.count < allowed {
-                // Nothing more is due now: finished, or waiting for a retry's due time.
-                if let due = try ledger.nextDueMs() {
-                    wake(at: max(due, now + 1))
-                } else if inFlight.isEmpty {
-                    noWorkLeft = true
-                }
+            if let ready = requestBucket?.take(nowMs: now) {
+                wake(at: ready)
                 return
             }
+            if let ready = tokenBucket?.take(averageTokens, nowMs: now) {
+                requestBucket?.adjust(by: -1, nowMs: now)
+                wake(at: ready)
+                return
+            }
+            let row = claimed.removeLast()
+            inFlight[row.index] = row
+            counts.pending -= 1
+            counts.inFlight += 1
+            requestsSent += 1
+            start(row, averageTokens)
         }
+    }
+
+    /// Hands rows claimed but never sent back to pending (at a stop).
+    private func unclaimQueued() {
+        guard !claimed.isEmpty else { return }
+        if unwritten.isEmpty { oldestUnwrittenMs = clock.nowMs() }
+        unwritten += claimed.map { .unclaim($0) }
+        claimed.removeAll()
+    }
+
+    private func flush(now: Int64) throws {
+        try ledger.apply(unwritten, nowMs: now)
+        unwritten.removeAll(keepingCapacity: true)
     }
 
     // MARK: Outcomes
 
+    /// Updates the loop's state from events; the ledger writes are buffered in `unwritten`.
     private func apply(_ events: [RunEvent]) throws {
         guard !events.isEmpty else { return }
         let now = clock.nowMs()
@@ -262,7 +290,10 @@ public final class BatchRun {
                 break
             }
         }
-        try ledger.apply(transitions, nowMs: now)
+        if !transitions.isEmpty {
+            if unwritten.isEmpty { oldestUnwrittenMs = now }
+            unwritten += transitions
+        }
         if finished > 0 { recentFinishes.append((now, finished)) }
     }
 

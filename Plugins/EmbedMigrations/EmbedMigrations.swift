@@ -12,12 +12,14 @@ struct EmbedMigrations: BuildToolPlugin {
             .filter { $0.pathExtension == "sql" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        // The tool lists the folder itself, and the folder is an input too: a migration added
+        // after the build was planned is still picked up by an incremental build.
         return [
             .buildCommand(
                 displayName: "Embedding \(files.count) migrations",
                 executable: try context.tool(named: "embed-migrations").url,
-                arguments: [output.path] + files.map(\.path),
-                inputFiles: files,
+                arguments: [output.path, directory.path],
+                inputFiles: files + [directory],
                 outputFiles: [output]
             )
         ]

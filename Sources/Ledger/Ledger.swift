@@ -395,6 +395,16 @@ public final class Ledger: @unchecked Sendable {
         s.bind(11, a.completionTokens)
         s.bind(12, a.cost)
         try s.run(doing: "recording an attempt of row \(index)")
+        guard outcome != "abandoned" else { return }
+        let totals = try db.statement("""
+            UPDATE usage_totals SET attempts = attempts + 1, prompt_tokens = prompt_tokens + ?,
+                                    completion_tokens = completion_tokens + ?, cost = cost + ?
+            WHERE id = 1
+            """)
+        totals.bind(1, a.promptTokens ?? 0)
+        totals.bind(2, a.completionTokens ?? 0)
+        totals.bind(3, a.cost ?? 0)
+        try totals.run(doing: "adding up usage")
     }
 
     // MARK: Reading

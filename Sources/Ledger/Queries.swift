@@ -18,31 +18,30 @@ enum Queries {
             recipeSHA256: s.text(5), recipeSnapshot: s.text(6), config: s.text(7))
     }
 
+    /// Rows by state without scanning: pending, in-flight and failed rows each have a partial
+    /// index, the total is a b-tree count, and done is what remains.
     static func counts(_ db: Connection) throws(LedgerError) -> StateCounts {
-        let s = try db.statement("SELECT state, COUNT(*) FROM items GROUP BY state")
-        defer { s.reset() }  // ends the read transaction
-        var counts = StateCounts()
-        while try s.step(doing: "counting rows by state") {
-            let n = s.int(1)
-            switch ItemState(rawValue: s.text(0)) {
-            case .pending: counts.pending = n
-            case .inFlight: counts.inFlight = n
-            case .done: counts.done = n
-            case .failed: counts.failed = n
-            case nil: break
-            }
+        func count(_ sql: String) throws(LedgerError) -> Int {
+            let s = try db.statement(sql)
+            defer { s.reset() }  // ends the read transaction
+            try s.step(doing: "counting rows by state")
+            return s.int(0)
         }
+        let total = try count("SELECT COUNT(*) FROM items")
+        var counts = StateCounts()
+        counts.pending = try count("SELECT COUNT(*) FROM items WHERE state = 'pending'")
+        counts.inFlight = try count("SELECT COUNT(*) FROM items WHERE state = 'in_flight'")
+        counts.failed = try count("SELECT COUNT(*) FROM items WHERE state = 'failed'")
+        counts.done = total - counts.pending - counts.inFlight - counts.failed
         return counts
     }
 
+    /// Totals over attempts that reached an outcome (kept up to date by every recorded attempt).
     static func usage(_ db: Connection) throws(LedgerError) -> UsageTotals {
-        let s = try db.statement("""
-            SELECT COUNT(*), TOTAL(prompt_tokens), TOTAL(completion_tokens), TOTAL(cost)
-            FROM attempts WHERE outcome NOT IN ('abandoned', 'orphaned')
-            """)
+        let s = try db.statement("SELECT attempts, prompt_tokens, completion_tokens, cost FROM usage_totals WHERE id = 1")
         defer { s.reset() }  // ends the read transaction
-        try s.step(doing: "summing usage")
-        return UsageTotals(attempts: s.int(0), promptTokens: Int(s.double(1)), completionTokens: Int(s.double(2)), cost: s.double(3))
+        guard try s.step(doing: "reading usage totals") else { return UsageTotals() }
+        return UsageTotals(attempts: s.int(0), promptTokens: s.int(1), completionTokens: s.int(2), cost: s.double(3))
     }
 
     /// Attempts that did not succeed, by error kind, most frequent first.

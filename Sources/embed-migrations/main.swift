@@ -1,10 +1,10 @@
 import Foundation
 
-// Usage: embed-migrations OUTPUT.swift NNNN_name.sql...
-// Writes `EmbeddedMigrations.all`: (version, name, sql) for each file, in the order given.
+// Usage: embed-migrations OUTPUT.swift MIGRATIONS_DIR
+// Writes `EmbeddedMigrations.all`: (version, name, sql) for each NNNN_name.sql in the folder, in order.
 let arguments = CommandLine.arguments.dropFirst()
 guard let output = arguments.first else {
-    FileHandle.standardError.write(Data("usage: embed-migrations OUTPUT.swift FILE.sql...\n".utf8))
+    FileHandle.standardError.write(Data("usage: embed-migrations OUTPUT.swift MIGRATIONS_DIR\n".utf8))
     exit(2)
 }
 /// A Swift string literal holding `text` exactly.
@@ -24,7 +24,15 @@ func swiftLiteral(_ text: String) -> String {
 }
 
 var entries: [String] = []
-for path in arguments.dropFirst() {
+guard arguments.count == 2, let folder = arguments.last else {
+    FileHandle.standardError.write(Data("usage: embed-migrations OUTPUT.swift MIGRATIONS_DIR\n".utf8))
+    exit(2)
+}
+let paths = try FileManager.default.contentsOfDirectory(atPath: folder)
+    .filter { $0.hasSuffix(".sql") }
+    .sorted()
+    .map { folder + "/" + $0 }
+for path in paths {
     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     guard let underscore = name.firstIndex(of: "_"), let version = Int(name[..<underscore]) else {
         FileHandle.standardError.write(Data("embed-migrations: \(path): name must be NNNN_name.sql\n".utf8))

@@ -194,6 +194,22 @@ struct LedgerTransitionTests {
             """)
         try mismatch.step(doing: "checking")
         #expect(mismatch.int(0) == 0)
+        // The index-based counts agree with a plain scan.
+        let scan = try db.prepare("SELECT state, COUNT(*) FROM items GROUP BY state")
+        var scanned = StateCounts()
+        while try scan.step(doing: "checking") {
+            switch scan.text(0) {
+            case "pending": scanned.pending = scan.int(1)
+            case "in_flight": scanned.inFlight = scan.int(1)
+            case "done": scanned.done = scan.int(1)
+            default: scanned.failed = scan.int(1)
+            }
+        }
+        #expect(try ledger.counts() == scanned)
+        let sums = try db.prepare("SELECT COUNT(*), TOTAL(prompt_tokens) FROM attempts WHERE outcome NOT IN ('abandoned', 'orphaned')")
+        try sums.step(doing: "checking")
+        #expect(try ledger.usage().attempts == sums.int(0))
+        #expect(try ledger.usage().promptTokens == Int(sums.double(1)))
         var done = 0
         try ledger.forEachDone { _ in done += 1 }
         #expect(done == (try ledger.counts().done))

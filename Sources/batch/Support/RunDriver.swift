@@ -40,7 +40,7 @@ enum RunDriver {
     static func summaryText(_ s: RunSummary, ledger: String) -> String {
         let c = s.counts
         var lines = [String(
-            format: "%d rows: %d done, %d failed, %d pending; %d requests in %@; %d+%d tokens; cost %.4f",
+            format: "%ld rows: %ld done, %ld failed, %ld pending; %ld requests in %@; %ld+%ld tokens; cost %.4f",
             c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, Progress.duration(Double(s.elapsedMs) / 1_000),
             s.usage.promptTokens, s.usage.completionTokens, s.usage.cost)]
         switch s.reason {
@@ -66,7 +66,7 @@ enum ProgressLine {
         let c = p.counts
         let eta = p.etaSeconds.map { Progress.duration($0) } ?? "-"
         var line = String(
-            format: "%d/%d done, %d failed, %d in flight | %.1f rows/s | ETA %@ | %d+%d tokens | cost %.4f",
+            format: "%ld/%ld done, %ld failed, %ld in flight | %.1f rows/s | ETA %@ | %ld+%ld tokens | cost %.4f",
             c.done, c.total, c.failed, c.inFlight, p.rowsPerSecond, eta, p.usage.promptTokens, p.usage.completionTokens, p.usage.cost)
         if p.paused { line += " | rate limited: waiting" }
         return line

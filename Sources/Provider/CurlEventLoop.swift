@@ -6,7 +6,11 @@ import Foundation
 /// `continuation` is written once before submission; `cancelRequested` is guarded by the
 /// loop's lock; everything else is touched only on the event thread.
 final class Transfer: @unchecked Sendable {
+    /// The request, its body moved out into `body` (one copy of it per request in flight).
     let request: HTTPRequest
+    /// The body bytes libcurl sends (`CURLOPT_POSTFIELDS` points here, without copying): owned by
+    /// the transfer, so they live exactly as long as libcurl may read them.
+    let body: UnsafeMutableRawBufferPointer
     let maxResponseBytes: Int
     var continuation: CheckedContinuation<HTTPResponse, any Error>?
     var cancelRequested = false
@@ -19,9 +23,19 @@ final class Transfer: @unchecked Sendable {
     var bodyTooLarge = false
 
     init(request: HTTPRequest, maxResponseBytes: Int) {
-        self.request = request
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, request.body.count), alignment: 1)
+        request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        body = buffer
+        var headersOnly = request
+        headersOnly.body = []
+        self.request = headersOnly
+        self.bodyCount = request.body.count
         self.maxResponseBytes = maxResponseBytes
     }
+
+    let bodyCount: Int
+
+    deinit { body.deallocate() }
 
     /// Resumes the awaiting task exactly once.
     func complete(_ result: Result<HTTPResponse, TransportError>) {
@@ -264,6 +278,9 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION, batch_curl_http_version_2tls)
         _ = batch_curl_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         _ = batch_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        // A 4 KB receive buffer (libcurl's default is 16 KB a handle): chat answers are a few KB,
+        // and at 1,024 requests in flight the default alone holds 16 MB.
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 4_096)
         if request.url.lowercased().hasPrefix("https:") {
             // Wait for a connection that may multiplex (HTTP/2) instead of opening many.
             _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
@@ -277,15 +294,10 @@ final class CurlEventLoop: @unchecked Sendable {
         default:
             _ = batch_curl_easy_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method.rawValue)
         }
-        if request.method == .post || !request.body.isEmpty {
-            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
-            code = request.body.withUnsafeBytes { bytes in
-                // COPYPOSTFIELDS copies the bytes, so they need not outlive this call.
-                if let base = bytes.baseAddress {
-                    return batch_curl_easy_setopt_pointer(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
-                }
-                return batch_curl_easy_setopt_string(h, CURLOPT_COPYPOSTFIELDS, "")
-            }
+        if request.method == .post || transfer.bodyCount > 0 {
+            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.bodyCount))
+            // POSTFIELDS does not copy: the transfer owns the bytes until the handle is done with them.
+            code = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, transfer.body.baseAddress!)
             guard code == CURLE_OK else {
                 return TransportError(.other, "libcurl could not take the request body (\(String(cString: curl_easy_strerror(code))))")
             }

@@ -151,14 +151,19 @@ public final class BatchRun {
         inbox: EventInbox
     ) async {
         let started = clock.nowMs()
-        let sample = recipe.sample(index: UInt64(row.index))
-        let outcome = await client.complete(body: recipe.requestBody(for: sample))
+        // Only the sampled labels live across the request: the prompt (about the size of the
+        // body) is dropped once the body is built, which matters with a thousand requests in flight.
+        let (body, labels) = {
+            let sample = recipe.sample(index: UInt64(row.index))
+            return (recipe.requestBody(for: sample), SampleLabels(sample))
+        }()
+        let outcome = await client.complete(body: body)
         if Task.isCancelled {
             inbox.post(.abandoned(row, startedAtMs: started))
             return
         }
         let verdict = RowJudge.judge(
-            outcome, sample: sample, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
+            outcome, labels: labels, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
             startedAtMs: started, endedAtMs: clock.nowMs())
         inbox.post(.finished(row, verdict, estimatedTokens: estimate))
     }

@@ -19,10 +19,23 @@ enum RowVerdict: Sendable, Equatable {
     }
 }
 
+/// What a result keeps of its sample.
+struct SampleLabels: Sendable, Equatable {
+    let topic: String
+    let persona: String
+    let dynamic: String
+
+    init(_ sample: Sample) {
+        topic = sample.topic
+        persona = sample.persona
+        dynamic = sample.dynamic
+    }
+}
+
 /// Turns a provider outcome into a verdict. Pure: tested without I/O.
 enum RowJudge {
     static func judge(
-        _ outcome: ProviderOutcome, sample: Sample, recipe: Recipe, attempt: Int, maxAttempts: Int,
+        _ outcome: ProviderOutcome, labels sample: SampleLabels, recipe: Recipe, attempt: Int, maxAttempts: Int,
         startedAtMs: Int64, endedAtMs: Int64
     ) -> RowVerdict {
         var record = AttemptRecord(attempt: attempt, startedAtMs: startedAtMs, endedAtMs: endedAtMs)

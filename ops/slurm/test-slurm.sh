@@ -209,11 +209,12 @@ wait_until 60 "task $REQUEUE_TASK to finish $REQUEUE_AT rows" task2_progress
 note "task $REQUEUE_TASK has $done2/$PER_TASK rows done: scontrol requeue ${JOB}_$REQUEUE_TASK"
 T_REQ=$(now_ms)
 scontrol requeue "${JOB}_$REQUEUE_TASK" || fail "scontrol requeue failed"
-# A requeued job waits for its old credential to expire unless told to start now, which
-# only works once it is PENDING again (not while it is still COMPLETING).
+# A requeued job waits for its old credential to expire (cred_expire=10 in cluster.sh: about
+# 11 s) before it runs again. Do not force it with `scontrol update StartTime=now`: started
+# inside that window, slurmd refuses it ("Job N already killed, do not launch batch job") and
+# the task fails for good.
 task_pending() { [[ "$(task_field "$REQUEUE_TASK" JobState)" == PENDING ]]; }
 wait_until 60 "task $REQUEUE_TASK to be PENDING after the requeue" task_pending
-scontrol update JobId="${JOB}_$REQUEUE_TASK" StartTime=now || note "scontrol update StartTime=now failed (it will start later)"
 task_restarted() {
     local st; st=$(task_field "$REQUEUE_TASK" JobState)
     [[ "$st" == RUNNING || "$st" == COMPLETED ]] && grep -q 'restart_count=1' "$WORK/logs/task-${JOB}_$REQUEUE_TASK.out" 2>/dev/null

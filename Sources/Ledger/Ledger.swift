@@ -188,19 +188,19 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private func claimRows(limit: Int, nowMs: Int64, owner: String) throws(LedgerError) -> [ClaimedRow] {
-                let s = try db.statement("""
-                    UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
-                    WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
-                    RETURNING idx, attempts
-                    """)
-                s.bind(1, owner)
-                s.bind(2, nowMs)
-                s.bind(3, limit)
-                var rows: [ClaimedRow] = []
-                while try s.step(doing: "claiming rows") {
-                    rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
-                }
-                return rows.sorted { $0.index < $1.index }
+        let s = try db.statement("""
+            UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
+            WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
+            RETURNING idx, attempts
+            """)
+        s.bind(1, owner)
+        s.bind(2, nowMs)
+        s.bind(3, limit)
+        var rows: [ClaimedRow] = []
+        while try s.step(doing: "claiming rows") {
+            rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
+        }
+        return rows.sorted { $0.index < $1.index }
     }
 
     /// Marks an in-flight row done and stores its result in the same transaction.
@@ -239,27 +239,27 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private func applyUnlocked(_ transitions: [Transition], nowMs: Int64) throws(LedgerError) -> Int {
-                var changed = 0
-                for transition in transitions {
-                    switch transition {
-                    case let .complete(index, result, attempt):
-                        try moveInFlight(index, to: .done, nextAttemptMs: nil, error: nil, nowMs: nowMs)
-                        try insertResult(index, result, attempt, nowMs: nowMs)
-                        try recordAttempt(index, attempt, outcome: "done")
-                    case let .retry(index, retryAtMs, attempt):
-                        try moveInFlight(index, to: .pending, nextAttemptMs: retryAtMs, error: attempt.error, nowMs: nowMs)
-                        try recordAttempt(index, attempt, outcome: "retry")
-                    case let .fail(index, attempt):
-                        try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
-                        try recordAttempt(index, attempt, outcome: "failed")
-                    case let .release(row, startedAtMs):
-                        guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs, audit: true) else { continue }
-                    case let .unclaim(row):
-                        guard try releaseOne(row, startedAtMs: nowMs, nowMs: nowMs, audit: false) else { continue }
-                    }
-                    changed += 1
-                }
-                return changed
+        var changed = 0
+        for transition in transitions {
+            switch transition {
+            case let .complete(index, result, attempt):
+                try moveInFlight(index, to: .done, nextAttemptMs: nil, error: nil, nowMs: nowMs)
+                try insertResult(index, result, attempt, nowMs: nowMs)
+                try recordAttempt(index, attempt, outcome: "done")
+            case let .retry(index, retryAtMs, attempt):
+                try moveInFlight(index, to: .pending, nextAttemptMs: retryAtMs, error: attempt.error, nowMs: nowMs)
+                try recordAttempt(index, attempt, outcome: "retry")
+            case let .fail(index, attempt):
+                try moveInFlight(index, to: .failed, nextAttemptMs: nil, error: attempt.error, nowMs: nowMs)
+                try recordAttempt(index, attempt, outcome: "failed")
+            case let .release(row, startedAtMs):
+                guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs, audit: true) else { continue }
+            case let .unclaim(row):
+                guard try releaseOne(row, startedAtMs: nowMs, nowMs: nowMs, audit: false) else { continue }
+            }
+            changed += 1
+        }
+        return changed
     }
 
     private func insertResult(_ index: Int64, _ result: RowResult, _ attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {

@@ -50,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
             ledgerPath: ledgerPath, recipe: loaded, num: num, shard: nil, settings: settings, durability: .normal,
             nowMs: SystemRunClock().nowMs())
         do {
-            try await RunDriver.drive(ledger: ledger, recipe: loaded, settings: settings, label: ledgerPath)
+            try await RunDriver.drive(ledger: ledger, recipe: loaded, settings: settings)
         } catch {
             try? await server.stop()
             throw error

@@ -42,12 +42,12 @@ struct RunCommand: AsyncParsableCommand {
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
         // Check the key before creating anything, so a missing key leaves no ledger behind.
-        _ = try RunSetup.client(settings: runSettings, recipe: recipe).1.shutdown()
+        _ = try RunSetup.apiKey(settings: runSettings)
         let ledgerHandle = try RunSetup.create(
             ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
             durability: durability, nowMs: SystemRunClock().nowMs())
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: path)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
 }
 
@@ -70,7 +70,7 @@ struct ResumeCommand: AsyncParsableCommand {
         let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         let counts = try ledgerHandle.counts()
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: ledgerHandle.path)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
 }
 
@@ -92,7 +92,7 @@ struct RetryCommand: AsyncParsableCommand {
         let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         let reset = try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs())
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, label: ledgerHandle.path)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
 }
 

@@ -55,18 +55,27 @@ public enum RunSetup {
         settings: RunSettings, recipe: Recipe, environment: [String: String] = ProcessInfo.processInfo.environment,
         workingDirectory: String = FileManager.default.currentDirectoryPath
     ) throws -> (ChatClient, CurlTransport) {
-        var key: APIKey?
-        do {
-            key = try APIKeyResolver.resolve(envName: settings.apiKeyEnv, environment: environment, dotEnvDirectory: workingDirectory)
-        } catch {
-            guard isLoopback(settings.baseURL) else { throw error }
-        }
+        let key = try apiKey(settings: settings, environment: environment, workingDirectory: workingDirectory)
         let transport = CurlTransport(maxConnections: max(16, settings.concurrency))
         let config = ProviderConfig(
             baseURL: settings.baseURL, apiKey: key, apiKeyEnvName: settings.apiKeyEnv, headers: recipe.headers,
             connectTimeout: .milliseconds(settings.connectTimeoutMs), requestDeadline: .milliseconds(settings.requestDeadlineMs),
             maxRetryAfter: .milliseconds(settings.maxRetryAfterMs))
         return (ChatClient(transport: transport, config: config), transport)
+    }
+
+    /// The API key for `settings`: from the variable `settings.apiKeyEnv` or a `.env` file; nil
+    /// for a loopback endpoint without one. Throws (saying how to set it) when a real endpoint has none.
+    public static func apiKey(
+        settings: RunSettings, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws -> APIKey? {
+        do {
+            return try APIKeyResolver.resolve(envName: settings.apiKeyEnv, environment: environment, dotEnvDirectory: workingDirectory)
+        } catch {
+            guard isLoopback(settings.baseURL) else { throw error }
+            return nil
+        }
     }
 
     /// True for http(s) URLs whose host is on this machine (127.0.0.0/8, localhost, [::1]).

@@ -12,7 +12,7 @@ import Recipe
 /// --max-cost budget was reached; 5 the circuit breaker stopped the run; 130/143 interrupted by
 /// SIGINT/SIGTERM. In every case but 0, unfinished rows are pending and `batch resume` continues.
 enum RunDriver {
-    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings, label: String) async throws {
+    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings) async throws {
         let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
         defer { transport.shutdown() }
         let interactive = Terminal.isInteractive

@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Typed wrappers over libcurl's variadic setopt/getinfo calls.
         .target(name: "CurlShim", dependencies: ["CCurl"]),
+        // The one allocator setting the CLI makes (glibc's mallopt is not in Swift's Glibc module).
+        .target(name: "MallocTuning"),
 
         // SQLite ledger: migrations, claims, state transitions, export scan.
         .target(name: "Ledger", dependencies: ["CSQLite", logging], plugins: ["EmbedMigrations"]),
@@ -45,7 +47,7 @@ let package = Package(
         .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", logging]),
         // The command-line tool; thin.
         .executableTarget(name: "batch", dependencies: [
-            "BatchRunner", "Ledger", "Recipe", "Provider", "Simulator", argumentParser, logging,
+            "BatchRunner", "Ledger", "Recipe", "Provider", "Simulator", "MallocTuning", argumentParser, logging,
         ]),
 
         .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),

@@ -4,7 +4,7 @@
 # CI runs a short form: ops/bench-ledger.sh --rows 20000 --done 18000 --sample 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product batch >&2
+swift build -c release --static-swift-stdlib --product batch >&2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%d)"

@@ -15,7 +15,7 @@ CONCURRENCY=${CONCURRENCY:-1024}
 LATENCY_MS=${LATENCY_MS:-200}
 SCRATCH=${SCRATCH:-.build-release}
 
-swift build -c release --scratch-path "$SCRATCH" --product batch
+swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product batch
 BIN="$SCRATCH/release/batch"
 TMP=$(mktemp -d)
 SIM_PID=""

@@ -35,20 +35,39 @@ public struct ChatClient: Sendable {
 
     /// Sends one chat-completion request (`body` is the JSON request) and classifies the result.
     public func complete(body: [UInt8]) async -> ProviderOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let outcome: ProviderOutcome
+        let started = ContinuousClock.now
+        let result: Result<HTTPResponse, any Error>
         do {
-            let response = try await transport.send(request(body: body))
+            result = .success(try await transport.send(request(body: body)))
+        } catch {
+            result = .failure(error)
+        }
+        return outcome(of: result, startedAt: started)
+    }
+
+    /// Like ``complete(body:)`` without awaiting: starts the request and returns; `completion`
+    /// gets the classified outcome on the transport's thread (see ``HTTPTransport/start(_:completion:)``).
+    /// The body is not kept past this call: the transport holds the one copy in flight.
+    public func start(body: [UInt8], completion: @escaping @Sendable (ProviderOutcome) -> Void) -> PendingExchange {
+        let started = ContinuousClock.now
+        return transport.start(request(body: body)) { [self] result in
+            completion(outcome(of: result, startedAt: started))
+        }
+    }
+
+    private func outcome(of result: Result<HTTPResponse, any Error>, startedAt started: ContinuousClock.Instant) -> ProviderOutcome {
+        let outcome: ProviderOutcome
+        switch result {
+        case .success(let response):
             outcome = classifier.classify(
                 status: response.status, headers: response.headers, body: scrubbed(response.body),
-                now: now(), latency: started.duration(to: clock.now)
+                now: now(), latency: started.duration(to: .now)
             )
-        } catch let error as TransportError {
+        case .failure(let error as TransportError):
             outcome = classifier.classify(error)
-        } catch is CancellationError {
+        case .failure(is CancellationError):
             outcome = classifier.classify(TransportError(.cancelled, "the request was cancelled"))
-        } catch {
+        case .failure(let error):
             outcome = classifier.classify(TransportError(.other, "the transport failed: \(type(of: error))"))
         }
         return redacted(outcome)

@@ -3,16 +3,18 @@ import Foundation
 
 /// One request on its way through libcurl.
 ///
-/// `continuation` is written once before submission; `cancelRequested` is guarded by the
+/// `onComplete` is written once before submission; `cancelRequested` is guarded by the
 /// loop's lock; everything else is touched only on the event thread.
 final class Transfer: @unchecked Sendable {
     /// The request, its body moved out into `body` (one copy of it per request in flight).
     let request: HTTPRequest
     /// The body bytes libcurl sends (`CURLOPT_POSTFIELDS` points here, without copying): owned by
-    /// the transfer, so they live exactly as long as libcurl may read them.
+    /// the transfer, so they live exactly as long as libcurl may read them. (libcurl sends them
+    /// again if a reused connection turns out dead before any answer, so they must outlive the send.)
     let body: UnsafeMutableRawBufferPointer
     let maxResponseBytes: Int
-    var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    /// Resumes the caller: a continuation's, or a completion handler run on the event thread.
+    var onComplete: (@Sendable (Result<HTTPResponse, TransportError>) -> Void)?
     var cancelRequested = false
 
     // Event thread only.
@@ -37,11 +39,11 @@ final class Transfer: @unchecked Sendable {
 
     deinit { body.deallocate() }
 
-    /// Resumes the awaiting task exactly once.
+    /// Resumes the caller exactly once.
     func complete(_ result: Result<HTTPResponse, TransportError>) {
-        guard let continuation else { return }
-        self.continuation = nil
-        continuation.resume(with: result.mapError { $0 as any Error })
+        guard let onComplete else { return }
+        self.onComplete = nil
+        onComplete(result)
     }
 }
 
@@ -278,9 +280,10 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION, batch_curl_http_version_2tls)
         _ = batch_curl_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         _ = batch_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        // A 4 KB receive buffer (libcurl's default is 16 KB a handle): chat answers are a few KB,
-        // and at 1,024 requests in flight the default alone holds 16 MB.
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 4_096)
+        // libcurl's smallest receive buffer, 1 KB (its default is 16 KB a handle): a chat answer
+        // of a few KB then takes a few reads, and at 1,024 requests in flight the buffers hold
+        // 1 MB instead of 16. Against 4 KB: 3 MB less peak RSS, no measurable CPU (compare.sh (e)).
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 1_024)
         if request.url.lowercased().hasPrefix("https:") {
             // Wait for a connection that may multiplex (HTTP/2) instead of opening many.
             _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
@@ -374,7 +377,8 @@ private let writeHeader: batch_curl_data_callback = { data, size, count, context
     let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
         UnsafeBufferPointer(start: $0, count: length)
     }
-    if line.starts(with: Array("HTTP/".utf8)) {
+    if line.count > 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[2] == UInt8(ascii: "T"),
+       line[3] == UInt8(ascii: "P"), line[4] == UInt8(ascii: "/") {
         // A new status line (after "100 Continue" or a redirect): keep only the last response's headers.
         transfer.responseHeaders.removeAll(keepingCapacity: true)
         return length

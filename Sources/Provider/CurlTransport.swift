@@ -39,12 +39,23 @@ public final class CurlTransport: HTTPTransport, Sendable {
         let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
-                transfer.continuation = continuation
+                transfer.onComplete = { continuation.resume(with: $0.mapError { $0 as any Error }) }
                 loop.submit(transfer)
             }
         } onCancel: {
             loop.cancel(transfer)
         }
+    }
+
+    /// Submits the request to the event thread, which runs `completion` when it ends.
+    public func start(
+        _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
+    ) -> PendingExchange {
+        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes)
+        transfer.onComplete = { completion($0.mapError { $0 as any Error }) }
+        loop.submit(transfer)
+        let loop = self.loop
+        return PendingExchange { loop.cancel(transfer) }
     }
 
     /// Stops the event thread and fails requests still in flight. Idempotent; blocks until

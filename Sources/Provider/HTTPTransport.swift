@@ -5,6 +5,37 @@
 /// for the caller to classify.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
+
+    /// Starts the exchange and returns at once; `completion` runs exactly once when it ends,
+    /// on a thread of the transport's choosing (keep it short: for ``CurlTransport`` it is the
+    /// event thread that drives every other request).
+    ///
+    /// The default runs `send` in a new task. ``CurlTransport`` completes straight from its event
+    /// thread, which saves a task and a thread hop per request.
+    func start(
+        _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
+    ) -> PendingExchange
+}
+
+extension HTTPTransport {
+    public func start(
+        _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
+    ) -> PendingExchange {
+        let task = Task {
+            do { completion(.success(try await send(request))) } catch { completion(.failure(error)) }
+        }
+        return PendingExchange { task.cancel() }
+    }
+}
+
+/// An exchange started with ``HTTPTransport/start(_:completion:)``; `cancel()` aborts it (its
+/// completion then still runs once, normally with a cancellation error).
+public struct PendingExchange: Sendable {
+    private let onCancel: @Sendable () -> Void
+
+    public init(cancel: @escaping @Sendable () -> Void) { onCancel = cancel }
+
+    public func cancel() { onCancel() }
 }
 
 /// An HTTP request method.

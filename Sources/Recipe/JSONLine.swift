@@ -39,9 +39,14 @@ public enum JSONLine {
     /// Appends `encodeString(string)`'s bytes to `out`.
     public static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        appendEscapedContent(string, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `encodeString(string)`'s bytes without the surrounding quotes.
+    public static func appendEscapedContent(_ string: String, to out: inout [UInt8]) {
         var string = string
         string.withUTF8 { appendEscaped($0, to: &out) }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Bytes that are copied as they are: printable ASCII other than `"` and `\`.

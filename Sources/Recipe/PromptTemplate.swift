@@ -96,6 +96,22 @@ struct PromptTemplate: Sendable {
         return copy
     }
 
+    /// The same template with every text piece JSON-escaped (Python's `json.dumps` without the
+    /// quotes). Escaping works scalar by scalar and pieces end on scalar boundaries, so escaping
+    /// the pieces and the values separately gives the bytes of escaping the rendered prompt.
+    func jsonEscaped() -> (pieces: [Piece], textBytes: Int) {
+        var textBytes = 0
+        let escaped = pieces.map { piece -> Piece in
+            guard case .text(let text) = piece else { return piece }
+            var out: [UInt8] = []
+            out.reserveCapacity(text.count + text.count / 8)
+            JSONLine.appendEscapedContent(String(decoding: text, as: UTF8.self), to: &out)
+            textBytes += out.count
+            return .text(out)
+        }
+        return (escaped, textBytes)
+    }
+
     /// The prompt with each placeholder replaced by `value(placeholder)`.
     func render(_ value: (Placeholder) -> String) -> String {
         var out: [UInt8] = []

@@ -37,6 +37,8 @@ public struct Recipe: Sendable {
     let template: PromptTemplate
     /// The request body up to the prompt string: `{"model": ..., "messages": [{"role": "user", "content": `.
     let bodyPrefix: [UInt8]
+    /// `template` with its text already JSON-escaped, for building request bodies.
+    let escapedTemplate: (pieces: [PromptTemplate.Piece], textBytes: Int)
 
     init(
         name: String, topics: [Category], personas: [String], dynamics: [String],
@@ -56,6 +58,7 @@ public struct Recipe: Sendable {
         self.validator = validator
         self.snapshot = snapshot
         self.template = template
+        self.escapedTemplate = template.jsonEscaped()
         var prefix: [UInt8] = [UInt8(ascii: "{")]
         for (key, value) in request {
             JSONLine.appendString(key, to: &prefix)

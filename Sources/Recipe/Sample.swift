@@ -1,5 +1,5 @@
-/// What one index draws and the prompt it sends.
-public struct Sample: Sendable, Equatable {
+/// What one index draws from `random.Random(index)`, before the prompt is filled in.
+public struct Draw: Sendable, Equatable {
     public let index: UInt64
     /// The topic category the topic was drawn from (not part of the prompt; handy metadata).
     public let category: String
@@ -8,15 +8,24 @@ public struct Sample: Sendable, Equatable {
     public let dynamic: String
     /// `- example` lines joined by newlines, as the seed formats them.
     public let firstMessageExamples: String
+}
+
+/// What one index draws and the prompt it sends. The draw's fields read as the sample's own
+/// (`sample.topic`).
+@dynamicMemberLookup
+public struct Sample: Sendable, Equatable {
+    public let draw: Draw
     public let prompt: String
+
+    public subscript<Value>(dynamicMember field: KeyPath<Draw, Value>) -> Value { draw[keyPath: field] }
 }
 
 extension Recipe {
-    /// The seed's `sample_diversity_elements(random.Random(index))` and the filled template.
+    /// The seed's `sample_diversity_elements(random.Random(index))`, without filling the template.
     ///
     /// Draw order is the seed's: category, topic, persona, dynamic, then
     /// `sample(first-message categories, k)` and one `choice` per drawn category.
-    public func sample(index: UInt64) -> Sample {
+    public func draw(index: UInt64) -> Draw {
         var rng = PythonRandom(seed: index)
         let category = rng.choice(topics)
         let topic = rng.choice(category.items)
@@ -29,19 +38,16 @@ extension Recipe {
             examples += "- "
             examples += rng.choice(messageCategory.items)
         }
-        let prompt = template.render { placeholder in
-            switch placeholder {
-            case .topic: return topic
-            case .persona: return persona
-            case .dynamic: return `dynamic`
-            case .firstMessageExamples: return examples
-            case .knowledge: return ""  // already substituted when the recipe was built
-            }
-        }
-        return Sample(
+        return Draw(
             index: index, category: category.name, topic: topic, persona: persona,
-            dynamic: dynamic, firstMessageExamples: examples, prompt: prompt
+            dynamic: dynamic, firstMessageExamples: examples
         )
+    }
+
+    /// The seed's draw for `index` and the filled template.
+    public func sample(index: UInt64) -> Sample {
+        let draw = draw(index: index)
+        return Sample(draw: draw, prompt: template.render { draw.value(of: $0) })
     }
 
     /// The request body for `sample`: the recipe's `request` fields in order, then
@@ -54,15 +60,28 @@ extension Recipe {
     /// `payload(for:)` encoded as Python's `json.dumps` (which `requests.post(json=)` uses),
     /// so the bytes equal what the seed sends.
     public func requestBody(for sample: Sample) -> [UInt8] {
+        requestBody(for: sample.draw)
+    }
+
+    /// The same bytes as `requestBody(for: sample(index:))` without rendering the prompt: the
+    /// template's text (the knowledge base, the bulk of it) is JSON-escaped once when the recipe
+    /// is built, and only the drawn values are escaped per row.
+    public func requestBody(for draw: Draw) -> [UInt8] {
         var body: [UInt8] = []
-        body.reserveCapacity(bodyPrefix.count + sample.prompt.utf8.count + 256)
-        var prompt: [UInt8] = []
-        JSONLine.appendString(sample.prompt, to: &prompt)
-        appendRequestBody(encodedPrompt: prompt, to: &body)
+        body.reserveCapacity(bodyPrefix.count + escapedTemplate.textBytes + 2_048)
+        body.append(contentsOf: bodyPrefix)
+        body.append(UInt8(ascii: "\""))
+        for piece in escapedTemplate.pieces {
+            switch piece {
+            case .text(let escaped): body.append(contentsOf: escaped)
+            case .placeholder(let placeholder): JSONLine.appendEscapedContent(draw.value(of: placeholder), to: &body)
+            }
+        }
+        JSONLine.appendASCII("\"}]}", to: &body)
         return body
     }
 
-    /// Appends the request body, given the prompt already encoded as a JSON string.
+    /// Appends the request body, given the prompt already encoded as a JSON string (quotes included).
     func appendRequestBody(encodedPrompt: [UInt8], to out: inout [UInt8]) {
         out.append(contentsOf: bodyPrefix)
         out.append(contentsOf: encodedPrompt)
@@ -72,5 +91,18 @@ extension Recipe {
     /// Parses and validates a model's answer with this recipe's `validation` settings.
     public func parseConversation(_ content: String) throws(ConversationError) -> [ChatMessage] {
         try validator.parse(content)
+    }
+}
+
+extension Draw {
+    /// The text a template placeholder stands for.
+    func value(of placeholder: PromptTemplate.Placeholder) -> String {
+        switch placeholder {
+        case .topic: topic
+        case .persona: persona
+        case .dynamic: `dynamic`
+        case .firstMessageExamples: firstMessageExamples
+        case .knowledge: ""  // already substituted when the recipe was built
+        }
     }
 }

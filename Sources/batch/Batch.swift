@@ -1,4 +1,5 @@
 import ArgumentParser
+import MallocTuning
 
 /// The `batch` command: generate synthetic chat datasets as a resumable, checkpointed batch job.
 @main
@@ -23,4 +24,19 @@ struct Batch: AsyncParsableCommand {
             BenchCommand.self,
         ]
     )
+
+    /// ArgumentParser's own entry point, after tuning the allocator before any thread starts.
+    static func main() async {
+        _ = batch_malloc_use_one_arena()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -134,6 +134,38 @@ struct LoopbackTests {
         try await loop.close()
     }
 
+    @Test("start() hands each answer to its callback, and each 12 KB body arrives intact")
+    func callbackStartFreesSentBodies() async throws {
+        var config = SimulatorConfig.always(.ok)
+        config.latency = .fixed(.milliseconds(20))
+        let loop = try await Loopback.start(config)
+        let filler = String(repeating: "knowledge line with \"quotes\" and ünïcode. ", count: 300)
+        let prompts = (0..<64).map { "row \($0): " + filler }
+        let contents = try await withTimeout {
+            await withTaskGroup(of: (Int, String?).self) { group in
+                for (index, prompt) in prompts.enumerated() {
+                    group.addTask {
+                        await withCheckedContinuation { (done: CheckedContinuation<(Int, String?), Never>) in
+                            _ = loop.client.start(body: chatBody(prompt: prompt)) { outcome in
+                                if case .success(let completion) = outcome { done.resume(returning: (index, completion.content)) }
+                                else { done.resume(returning: (index, nil)) }
+                            }
+                        }
+                    }
+                }
+                var contents: [Int: String?] = [:]
+                for await (index, content) in group { contents[index] = content }
+                return contents
+            }
+        }
+        #expect(contents.count == 64)
+        for (index, prompt) in prompts.enumerated() {
+            let sha = SHA256.hex(Array(prompt.utf8))
+            #expect(contents[index]??.contains("prompt:\(sha.prefix(16))]") == true, "row \(index)")
+        }
+        try await loop.close()
+    }
+
     @Test("sequential requests reuse one kept-alive connection")
     func keepAlive() async throws {
         let loop = try await Loopback.start(.always(.ok))

@@ -55,6 +55,31 @@ struct SeedParityTests {
         #expect(recipe.headers.isEmpty)
     }
 
+    @Test("every fixture index's body holds the seed's prompt escaped as json.dumps does")
+    func requestBodiesForAllFixtureIndices() throws {
+        let recipe = try seedRecipe()
+        let prefix = String(Self.seedPayloadJSON.dropLast()) + #", "messages": [{"role": "user", "content": "#
+        for expected in Self.samples {
+            let body = String(decoding: recipe.requestBody(for: recipe.draw(index: expected.index)), as: UTF8.self)
+            #expect(body.sameBytes(prefix + JSONLine.encodeString(expected.prompt) + "}]}"), "index \(expected.index)")
+        }
+    }
+
+    @Test("escaping the template's text and the drawn values apart equals escaping the whole prompt")
+    func piecewiseEscapingMatchesWholePrompt() throws {
+        var draft = RecipeDraft()
+        draft["prompt_template"] = .string("\"Q\" \\ tab\t é {{lit}} 😀\u{7f}\u{1}\n{knowledge}|{topic}|{persona}|{dynamic}|{first_message_examples}\r")
+        draft["personas"] = .array([.string("naïve \"quoted\" \\ 𝄞"), .string("plain")])
+        draft["dynamics"] = .array([.string("line\nbreak\u{8}\u{c}")])
+        draft.files["knowledge.md"] = "  ünïcödé {braces} \"q\" 🎉\n\n"
+        let recipe = try draft.load()
+        for index: UInt64 in 0..<40 {
+            let sample = recipe.sample(index: index)
+            // payload(for:) escapes the rendered prompt as one string.
+            #expect(recipe.requestBody(for: sample.draw) == recipe.payload(for: sample).encoded(), "index \(index)")
+        }
+    }
+
     @Test("the payload lists model, stream, response_format, temperature, then messages")
     func payloadKeyOrder() throws {
         let recipe = try seedRecipe()

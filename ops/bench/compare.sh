@@ -59,7 +59,7 @@ command -v python3 >/dev/null || { echo "need python3" >&2; exit 69; }
 
 if [ $BUILD = 1 ]; then
     echo "building release ($SCRATCH) ..." >&2
-    swift build -c release --product batch --scratch-path "$SCRATCH" >&2 || exit 70
+    swift build -c release --static-swift-stdlib --product batch --scratch-path "$SCRATCH" >&2 || exit 70
 fi
 BIN="$ROOT/$SCRATCH/release/batch"
 [ -x "$BIN" ] || { echo "no binary at $BIN" >&2; exit 70; }

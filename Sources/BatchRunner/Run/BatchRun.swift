@@ -8,9 +8,11 @@ import Recipe
 /// most `concurrency` in flight, and records every outcome, until every row is done or failed
 /// or something stops the run.
 ///
-/// One loop task owns all state and every ledger write; row tasks only send a request and post
-/// their verdict. Outcomes that arrive together are written in one transaction. Everything it
-/// does with time goes through the injected `RunClock`, and jitter through a seeded generator.
+/// One loop task owns all state and every ledger write. It builds each request itself and hands
+/// it to the transport without a task per row; the transport's completion (on its event thread)
+/// judges the answer and posts the verdict to the loop's inbox. Outcomes that arrive together
+/// are written in one transaction. Everything it does with time goes through the injected
+/// `RunClock`, and jitter through a seeded generator.
 public final class BatchRun {
     public let settings: RunSettings
     /// Lets signal handlers (or tests) ask the run to stop.
@@ -33,7 +35,11 @@ public final class BatchRun {
     private var breaker: CircuitBreaker
     private var requestBucket: TokenBucket?
     private var tokenBucket: TokenBucket?
-    private var inFlight: [Int64: ClaimedRow] = [:]
+    /// Rows sent and not yet answered, with the handle that aborts each exchange.
+    private var inFlight: [Int64: PendingExchange] = [:]
+    /// Set once every exchange in flight has been aborted (a hard stop): answers that still
+    /// arrive are kept if they are results, and their rows go back to pending otherwise.
+    private var abandoning = false
     private var counts = StateCounts()
     private var usage = UsageTotals()
     private var requestsSent = 0
@@ -93,50 +99,38 @@ public final class BatchRun {
         if let tpm = settings.tokensPerMinute { tokenBucket = TokenBucket(perMinute: tpm, burst: max(tpm / 60, averageTokens), nowMs: startedMs) }
 
         var wakeups = inbox.wakeups.makeAsyncIterator()
-        let recipe = self.recipe, client = self.client, clock = self.clock, inbox = self.inbox
-        let maxAttempts = settings.maxAttempts
-        // A discarding group: finished row tasks are freed at once instead of kept until awaited.
-        var failure: (any Error)?
-        await withDiscardingTaskGroup { group in
-            defer { timer?.task.cancel() }
-            while true {
-                do {
-                    try apply(inbox.drain())
-                    let now = clock.nowMs()
-                    if let grace = graceDeadlineMs, now >= grace, !hardStop, !inFlight.isEmpty {
-                        logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
-                        hardStop = true
-                    }
-                    if hardStop { group.cancelAll() }
-                    if stopping {
-                        unclaimQueued()
-                    } else {
-                        try dispatch(now: now) { row, estimate in
-                            group.addTask {
-                                await Self.attempt(row, estimate: estimate, recipe: recipe, client: client, clock: clock,
-                                                   maxAttempts: maxAttempts, inbox: inbox)
-                            }
-                        }
-                    }
-                    let finishing = inFlight.isEmpty && (stopping || noWorkLeft)
-                    if !unwritten.isEmpty && (finishing || unwritten.count >= 256 || now >= oldestUnwrittenMs + flushIntervalMs) {
-                        try flush(now: now)
-                    } else if !unwritten.isEmpty {
-                        wake(at: oldestUnwrittenMs + flushIntervalMs)
-                    }
-                } catch {
-                    failure = error
-                    group.cancelAll()
-                    return
+        defer { timer?.task.cancel() }
+        while true {
+            do {
+                try apply(inbox.drain())
+                let now = clock.nowMs()
+                if let grace = graceDeadlineMs, now >= grace, !hardStop, !inFlight.isEmpty {
+                    logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
+                    hardStop = true
                 }
-                report(now: clock.nowMs(), force: false)
-                if inFlight.isEmpty && unwritten.isEmpty && (stopping || noWorkLeft) { return }
-                if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
-                wake(at: lastProgressMs + progressIntervalMs)
-                _ = await wakeups.next()
+                if hardStop { abandonInFlight() }
+                if stopping {
+                    unclaimQueued()
+                } else {
+                    try dispatch(now: now)
+                }
+                let finishing = inFlight.isEmpty && (stopping || noWorkLeft)
+                if !unwritten.isEmpty && (finishing || unwritten.count >= 256 || now >= oldestUnwrittenMs + flushIntervalMs) {
+                    try flush(now: now)
+                } else if !unwritten.isEmpty {
+                    wake(at: oldestUnwrittenMs + flushIntervalMs)
+                }
+            } catch {
+                // The rows in flight stay so in the ledger; the next resume takes them back.
+                abandonInFlight()
+                throw error
             }
+            report(now: clock.nowMs(), force: false)
+            if inFlight.isEmpty && unwritten.isEmpty && (stopping || noWorkLeft) { break }
+            if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
+            wake(at: lastProgressMs + progressIntervalMs)
+            _ = await wakeups.next()
         }
-        if let failure { throw failure }
         let end = clock.nowMs()
         report(now: end, force: true)
         return RunSummary(
@@ -144,35 +138,36 @@ public final class BatchRun {
             elapsedMs: end - startedMs, usage: usage, released: released)
     }
 
-    // MARK: One attempt (runs in a child task)
+    // MARK: One attempt
 
-    private static func attempt(
-        _ row: ClaimedRow, estimate: Double, recipe: Recipe, client: ChatClient, clock: any RunClock, maxAttempts: Int,
-        inbox: EventInbox
-    ) async {
+    /// Builds the row's request and starts it. The completion runs on the transport's thread:
+    /// it judges the answer there and posts the verdict, so the loop only records it.
+    private func send(_ row: ClaimedRow, estimate: Double) -> PendingExchange {
         let started = clock.nowMs()
-        // Only the sampled labels live across the request: the prompt (about the size of the
-        // body) is dropped once the body is built, which matters with a thousand requests in flight.
-        let (body, labels) = {
-            let sample = recipe.sample(index: UInt64(row.index))
-            return (recipe.requestBody(for: sample), SampleLabels(sample))
-        }()
-        let outcome = await client.complete(body: body)
-        if Task.isCancelled {
-            inbox.post(.abandoned(row, startedAtMs: started))
-            return
+        let draw = recipe.draw(index: UInt64(row.index))
+        let body = recipe.requestBody(for: draw)
+        let labels = SampleLabels(draw)
+        let recipe = self.recipe, clock = self.clock, inbox = self.inbox, maxAttempts = settings.maxAttempts
+        return client.start(body: body) { outcome in
+            let verdict = RowJudge.judge(
+                outcome, labels: labels, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
+                startedAtMs: started, endedAtMs: clock.nowMs())
+            inbox.post(.finished(row, verdict, estimatedTokens: estimate))
         }
-        let verdict = RowJudge.judge(
-            outcome, labels: labels, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
-            startedAtMs: started, endedAtMs: clock.nowMs())
-        inbox.post(.finished(row, verdict, estimatedTokens: estimate))
+    }
+
+    /// Aborts every exchange in flight, once (their answers still arrive, as cancellations).
+    private func abandonInFlight() {
+        guard !abandoning else { return }
+        abandoning = true
+        for exchange in inFlight.values { exchange.cancel() }
     }
 
     // MARK: Dispatch
 
     /// Starts as many rows as the window, the rate limits and the budget allow, claiming more
     /// from the ledger (with the unwritten outcomes, in one transaction) when the queue is empty.
-    private func dispatch(now: Int64, start: (ClaimedRow, Double) -> Void) throws {
+    private func dispatch(now: Int64) throws {
         if let budget = settings.maxCost, usage.cost >= budget {
             stop(.budgetReached(cost: usage.cost, budget: budget))
             unclaimQueued()
@@ -207,11 +202,10 @@ public final class BatchRun {
                 return
             }
             let row = claimed.removeLast()
-            inFlight[row.index] = row
             counts.pending -= 1
             counts.inFlight += 1
             requestsSent += 1
-            start(row, averageTokens)
+            inFlight[row.index] = send(row, estimate: averageTokens)
         }
     }
 
@@ -241,6 +235,13 @@ public final class BatchRun {
             case let .finished(row, verdict, estimate):
                 guard inFlight.removeValue(forKey: row.index) != nil else { continue }
                 counts.inFlight -= 1
+                if abandoning, case .done = verdict {} else if abandoning {
+                    // Aborted by the hard stop: not an attempt that counts.
+                    counts.pending += 1
+                    released += 1
+                    transitions.append(.release(row, startedAtMs: verdict.attempt.startedAtMs))
+                    continue
+                }
                 let attempt = verdict.attempt
                 usage.attempts += 1
                 usage.promptTokens += attempt.promptTokens ?? 0
@@ -278,12 +279,6 @@ public final class BatchRun {
                     if case .aborted = stopReason {} else { stop(.aborted(message: message)) }
                     hardStop = true
                 }
-            case let .abandoned(row, started):
-                guard inFlight.removeValue(forKey: row.index) != nil else { continue }
-                counts.inFlight -= 1
-                counts.pending += 1
-                released += 1
-                transitions.append(.release(row, startedAtMs: started))
             case let .shutdown(signal):
                 if stopping {
                     hardStop = true

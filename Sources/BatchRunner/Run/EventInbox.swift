@@ -5,8 +5,6 @@ import Ledger
 enum RunEvent: Sendable {
     /// A row's attempt ended with a verdict.
     case finished(ClaimedRow, RowVerdict, estimatedTokens: Double)
-    /// A row's attempt was cancelled before it ended (shutdown): it goes back to pending.
-    case abandoned(ClaimedRow, startedAtMs: Int64)
     /// SIGINT/SIGTERM: stop claiming; a second one stops at once.
     case shutdown(signal: Int32)
     /// A timer fired: look again at what can be sent.

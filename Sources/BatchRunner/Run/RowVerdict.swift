@@ -25,10 +25,10 @@ struct SampleLabels: Sendable, Equatable {
     let persona: String
     let dynamic: String
 
-    init(_ sample: Sample) {
-        topic = sample.topic
-        persona = sample.persona
-        dynamic = sample.dynamic
+    init(_ draw: Draw) {
+        topic = draw.topic
+        persona = draw.persona
+        dynamic = draw.dynamic
     }
 }
 

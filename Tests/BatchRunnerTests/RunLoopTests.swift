@@ -21,6 +21,9 @@ final class VirtualClock: RunClock, @unchecked Sendable {
 }
 
 /// A transport that answers from a script and records when (in virtual time) each request came.
+///
+/// `start` answers before it returns, at the present virtual time: with no other work in
+/// flight, the loop goes idle (and lets a timer move the clock) only once every answer is in.
 final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     private let clock: VirtualClock
@@ -32,19 +35,24 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         self.answer = answer
     }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse { respond() }
+
+    func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void) -> PendingExchange {
+        completion(.success(respond()))
+        return PendingExchange {}
+    }
+
+    private func respond() -> HTTPResponse {
         let n: Int = lock.withLock {
             requestTimes.append(clock.nowMs())
             return requestTimes.count
         }
-        await Task.yield()
         return answer(n)
     }
 
     var times: [Int64] { lock.withLock { requestTimes } }
 
-    static func success(_ n: Int) -> HTTPResponse {
-        let content = #"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello, I am nanochat."}]}"#
+    static func success(_ n: Int, content: String = #"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello, I am nanochat."}]}"#) -> HTTPResponse {
         let escaped = content.replacingOccurrences(of: "\"", with: "\\\"")
         let body = #"{"id": "gen-\#(n)", "model": "m", "choices": [{"message": {"role": "assistant", "content": "\#(escaped)"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.001}}"#
         return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
@@ -115,6 +123,35 @@ struct RunLoopTests {
         #expect(times.last! >= start + 60_000)
     }
 
+    @Test("an invalid answer is retried at once, a server error after backoff")
+    func invalidAnswerRetriedAtOnce() async throws {
+        let clock = VirtualClock()
+        let start = clock.nowMs()
+        let transport = ScriptedTransport(clock: clock) { n in
+            switch n {
+            case 1: ScriptedTransport.success(n, content: "Sure! {not a conversation")
+            case 2: HTTPResponse(status: 500, body: Array(#"{"error": {"code": 500, "message": "boom"}}"#.utf8))
+            default: ScriptedTransport.success(n)
+            }
+        }
+        var settings = RunSettings()
+        settings.concurrency = 1
+        settings.seed = 1
+        settings.backoffBaseMs = 10_000
+        let (summary, ledger) = try await run(rows: 2, settings: settings, clock: clock, transport: transport)
+        #expect(summary.reason == .finished)
+        #expect(try ledger.counts() == StateCounts(done: 2))
+        let times = transport.times
+        #expect(times.count == 4)
+        // Row 0's invalid answer is resent with no wait (claims take the lowest index first);
+        // that second attempt's 500 waits its backoff draw (seed 1, ceiling 20 s after two
+        // failed attempts), while row 1 goes at once.
+        var random = SeededRandom(seed: 1)
+        let backoff = Backoff(baseMs: 10_000, capMs: 180_000).delayMs(afterFailedAttempts: 2, using: &random)
+        #expect(backoff > 0)
+        #expect(times == [start, start, start, start + backoff], "\(times.map { $0 - start }), backoff \(backoff)")
+    }
+
     @Test("--rpm paces requests in virtual time")
     func requestsPerMinute() async throws {
         let clock = VirtualClock()
@@ -129,7 +166,7 @@ struct RunLoopTests {
         #expect(times.count == 60)
         // 120 a minute is one every 500 ms after a burst of 2: 60 requests span about 29 s.
         let span = times.last! - start
-        #expect(span >= 28_500 && span <= 31_000, "span \(span) ms")
+        #expect(span >= 28_500 && span <= 31_000, "span \(span) ms: \(zip(times.dropFirst(), times).map { $0 - $1 })")
         for (i, t) in times.enumerated() where i >= 2 {
             #expect(t >= start + Int64(i - 1) * 500 - 1, "request \(i) at \(t - start) ms")
         }

@@ -54,6 +54,8 @@ public final class BatchRun {
     private var lastProgressMs: Int64 = .min
     private var released = 0
     private var timer: (deadline: Int64, task: Task<Void, Never>)?
+    /// The earliest time the current pass asked to be woken at.
+    private var nextWakeMs: Int64?
     /// Rows claimed ahead of sending, lowest index last (popped first): one claim transaction
     /// serves several sends. In the ledger they are in flight, so a crash makes them orphans.
     private var claimed: [ClaimedRow] = []
@@ -101,6 +103,7 @@ public final class BatchRun {
         var wakeups = inbox.wakeups.makeAsyncIterator()
         defer { timer?.task.cancel() }
         while true {
+            nextWakeMs = nil
             do {
                 try apply(inbox.drain())
                 let now = clock.nowMs()
@@ -129,6 +132,9 @@ public final class BatchRun {
             if inFlight.isEmpty && unwritten.isEmpty && (stopping || noWorkLeft) { break }
             if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
             wake(at: lastProgressMs + progressIntervalMs)
+            // Events that arrived during this pass are handled at once; only an idle loop sleeps.
+            guard inbox.isEmpty else { continue }
+            armTimer()
             _ = await wakeups.next()
         }
         let end = clock.nowMs()
@@ -317,9 +323,18 @@ public final class BatchRun {
 
     // MARK: Timers and progress
 
-    /// Makes sure the loop wakes by `deadline` (one timer at a time, the earliest wins).
+    /// Asks for the loop to wake by `deadline`; the earliest asked for in a pass wins.
     private func wake(at deadline: Int64) {
-        if let timer, timer.deadline <= deadline, timer.deadline > clock.nowMs() { return }
+        nextWakeMs = min(nextWakeMs ?? deadline, deadline)
+    }
+
+    /// Before the loop waits: one timer for the earliest deadline of the pass (kept if it is
+    /// already set for that time). Arming only when idle, instead of whenever a deadline comes
+    /// up, also keeps a virtual clock (which jumps to a sleeper's deadline) from moving time
+    /// while the loop still has work at the present time.
+    private func armTimer() {
+        guard let deadline = nextWakeMs else { return }
+        if let timer, timer.deadline == deadline, deadline > clock.nowMs() { return }
         timer?.task.cancel()
         let clock = self.clock, inbox = self.inbox
         timer = (deadline, Task {

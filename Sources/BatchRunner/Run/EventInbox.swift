@@ -30,6 +30,13 @@ final class EventInbox: Sendable {
         continuation.yield(())
     }
 
+    /// Whether no event is waiting.
+    var isEmpty: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return events.isEmpty
+    }
+
     func drain() -> [RunEvent] {
         lock.lock()
         defer { lock.unlock() }

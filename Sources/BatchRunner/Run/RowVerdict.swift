@@ -6,7 +6,8 @@ import Recipe
 /// conversation's validation and the row's attempt budget.
 enum RowVerdict: Sendable, Equatable {
     case done(RowResult, AttemptRecord)
-    /// Back to pending: after `waitMs` when the provider named a wait, else after backoff.
+    /// Back to pending: after `waitMs` when the wait is known (the provider named one, or 0 to
+    /// retry an invalid answer at once), else after backoff.
     case retry(AttemptRecord, waitMs: Int64?, rateLimit: Bool)
     case fail(AttemptRecord)
     /// Stop the run: every row would fail the same way. The row itself goes back to pending.
@@ -52,9 +53,12 @@ enum RowJudge {
                     latencyMs: Int64(completion.latency.components.seconds * 1_000 + completion.latency.components.attoseconds / 1_000_000_000_000_000))
                 return .done(result, record)
             } catch {
+                // The provider answered, promptly and well; the model's text just did not hold a
+                // valid conversation. Waiting would not change the next sample, so the row is
+                // retried at once (attempts are still bounded by `maxAttempts`).
                 record.errorKind = "invalid_conversation"
                 record.error = String(describing: error)
-                return retryOrFail(record, waitMs: nil, rateLimit: false, maxAttempts: maxAttempts)
+                return retryOrFail(record, waitMs: 0, rateLimit: false, maxAttempts: maxAttempts)
             }
         case .retry(let failure):
             describe(&record, failure)

@@ -42,26 +42,44 @@ public struct ChatClient: Sendable {
         } catch {
             result = .failure(error)
         }
-        return outcome(of: result, startedAt: started)
+        return outcome(of: Answer(result: result, latency: started.duration(to: .now)))
+    }
+
+    /// What ``start(body:completion:)`` hands back: the transport's result, unclassified, and
+    /// how long the exchange took. Classifying (parsing the body) is the costly part, so the
+    /// caller chooses where it runs, with ``outcome(of:)``.
+    public struct Answer: Sendable {
+        public let result: Result<HTTPResponse, any Error>
+        /// From the call to `start` to the last byte of the response.
+        public let latency: Duration
+
+        public init(result: Result<HTTPResponse, any Error>, latency: Duration) {
+            self.result = result
+            self.latency = latency
+        }
+
+        /// The HTTP status, or nil when the exchange failed before a response.
+        public var status: Int? { if case .success(let response) = result { response.status } else { nil } }
     }
 
     /// Like ``complete(body:)`` without awaiting: starts the request and returns; `completion`
-    /// gets the classified outcome on the transport's thread (see ``HTTPTransport/start(_:completion:)``).
+    /// gets the raw answer on the transport's thread (see ``HTTPTransport/start(_:completion:)``).
     /// The body is not kept past this call: the transport holds the one copy in flight.
-    public func start(body: [UInt8], completion: @escaping @Sendable (ProviderOutcome) -> Void) -> PendingExchange {
+    public func start(body: [UInt8], completion: @escaping @Sendable (Answer) -> Void) -> PendingExchange {
         let started = ContinuousClock.now
-        return transport.start(request(body: body)) { [self] result in
-            completion(outcome(of: result, startedAt: started))
+        return transport.start(request(body: body)) { result in
+            completion(Answer(result: result, latency: started.duration(to: .now)))
         }
     }
 
-    private func outcome(of result: Result<HTTPResponse, any Error>, startedAt started: ContinuousClock.Instant) -> ProviderOutcome {
+    /// Classifies an answer into exactly one outcome; the key never reaches its message.
+    public func outcome(of answer: Answer) -> ProviderOutcome {
         let outcome: ProviderOutcome
-        switch result {
+        switch answer.result {
         case .success(let response):
             outcome = classifier.classify(
                 status: response.status, headers: response.headers, body: scrubbed(response.body),
-                now: now(), latency: started.duration(to: .now)
+                now: now(), latency: answer.latency
             )
         case .failure(let error as TransportError):
             outcome = classifier.classify(error)

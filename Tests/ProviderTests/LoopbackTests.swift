@@ -146,8 +146,8 @@ struct LoopbackTests {
                 for (index, prompt) in prompts.enumerated() {
                     group.addTask {
                         await withCheckedContinuation { (done: CheckedContinuation<(Int, String?), Never>) in
-                            _ = loop.client.start(body: chatBody(prompt: prompt)) { outcome in
-                                if case .success(let completion) = outcome { done.resume(returning: (index, completion.content)) }
+                            _ = loop.client.start(body: chatBody(prompt: prompt)) { answer in
+                                if case .success(let completion) = loop.client.outcome(of: answer) { done.resume(returning: (index, completion.content)) }
                                 else { done.resume(returning: (index, nil)) }
                             }
                         }

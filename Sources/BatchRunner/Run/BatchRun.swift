@@ -10,8 +10,10 @@ import Recipe
 ///
 /// One loop task owns all state and every ledger write. It builds each request itself and hands
 /// it to the transport without a task per row; the transport's completion (on its event thread)
-/// judges the answer and posts the verdict to the loop's inbox. Outcomes that arrive together
-/// are written in one transaction. Everything it does with time goes through the injected
+/// only posts the raw answer to the loop's inbox. The loop frees the answered rows' slots and
+/// sends their successors first, then judges the successful answers (parsing and validating
+/// them is the costly part), so a burst of answers does not hold up the next requests.
+/// Outcomes that arrive together are written in one transaction. Everything it does with time goes through the injected
 /// `RunClock`, and jitter through a seeded generator.
 public final class BatchRun {
     public let settings: RunSettings
@@ -105,7 +107,7 @@ public final class BatchRun {
         while true {
             nextWakeMs = nil
             do {
-                try apply(inbox.drain())
+                let successes = receive(inbox.drain())
                 let now = clock.nowMs()
                 if let grace = graceDeadlineMs, now >= grace, !hardStop, !inFlight.isEmpty {
                     logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
@@ -117,6 +119,7 @@ public final class BatchRun {
                 } else {
                     try dispatch(now: now)
                 }
+                judge(successes)
                 let finishing = inFlight.isEmpty && (stopping || noWorkLeft)
                 if !unwritten.isEmpty && (finishing || unwritten.count >= 256 || now >= oldestUnwrittenMs + flushIntervalMs) {
                     try flush(now: now)
@@ -146,19 +149,18 @@ public final class BatchRun {
 
     // MARK: One attempt
 
-    /// Builds the row's request and starts it. The completion runs on the transport's thread:
-    /// it judges the answer there and posts the verdict, so the loop only records it.
+    /// Builds the row's request and starts it. The completion runs on the transport's thread
+    /// and only posts the raw answer.
     private func send(_ row: ClaimedRow, estimate: Double) -> PendingExchange {
         let started = clock.nowMs()
         let draw = recipe.draw(index: UInt64(row.index))
         let body = recipe.requestBody(for: draw)
         let labels = SampleLabels(draw)
-        let recipe = self.recipe, clock = self.clock, inbox = self.inbox, maxAttempts = settings.maxAttempts
-        return client.start(body: body) { outcome in
-            let verdict = RowJudge.judge(
-                outcome, labels: labels, recipe: recipe, attempt: row.attempt, maxAttempts: maxAttempts,
-                startedAtMs: started, endedAtMs: clock.nowMs())
-            inbox.post(.finished(row, verdict, estimatedTokens: estimate))
+        let clock = self.clock, inbox = self.inbox
+        return client.start(body: body) { answer in
+            inbox.post(.answered(AnsweredRow(
+                row: row, answer: answer, labels: labels, startedAtMs: started, endedAtMs: clock.nowMs(),
+                estimatedTokens: estimate)))
         }
     }
 
@@ -230,60 +232,23 @@ public final class BatchRun {
 
     // MARK: Outcomes
 
-    /// Updates the loop's state from events; the ledger writes are buffered in `unwritten`.
-    private func apply(_ events: [RunEvent]) throws {
-        guard !events.isEmpty else { return }
+    /// Takes in events: answered rows leave `inFlight` (their slots are free for `dispatch`).
+    /// Failed exchanges are judged at once, since they may slow or stop the run; HTTP 200
+    /// answers are returned, to be judged after the next requests are sent.
+    private func receive(_ events: [RunEvent]) -> [AnsweredRow] {
+        guard !events.isEmpty else { return [] }
+        var successes: [AnsweredRow] = []
+        var failures: [AnsweredRow] = []
         let now = clock.nowMs()
-        var transitions: [Transition] = []
-        var finished = 0
         for event in events {
             switch event {
-            case let .finished(row, verdict, estimate):
-                guard inFlight.removeValue(forKey: row.index) != nil else { continue }
+            case let .answered(answered):
+                guard inFlight.removeValue(forKey: answered.row.index) != nil else { continue }
                 counts.inFlight -= 1
-                if abandoning, case .done = verdict {} else if abandoning {
-                    // Aborted by the hard stop: not an attempt that counts.
-                    counts.pending += 1
-                    released += 1
-                    transitions.append(.release(row, startedAtMs: verdict.attempt.startedAtMs))
-                    continue
-                }
-                let attempt = verdict.attempt
-                usage.attempts += 1
-                usage.promptTokens += attempt.promptTokens ?? 0
-                usage.completionTokens += attempt.completionTokens ?? 0
-                usage.cost += attempt.cost ?? 0
-                settleTokens(attempt, estimate: estimate, now: now)
-                switch verdict {
-                case let .done(result, attempt):
-                    transitions.append(.complete(row.index, result, attempt))
-                    counts.done += 1
-                    finished += 1
-                    window.succeeded()
-                    _ = breaker.record(failureKind: nil)
-                case let .retry(attempt, waitMs, rateLimit):
-                    var delay = waitMs ?? backoff.delayMs(afterFailedAttempts: attempt.attempt, using: &random)
-                    if rateLimit {
-                        delay = max(delay, 1_000)
-                        window.rateLimited(nowMs: now, waitMs: delay)
-                    } else {
-                        window.answered()
-                        trip(attempt)
-                    }
-                    transitions.append(.retry(row.index, atMs: now + delay, attempt))
-                    counts.pending += 1
-                case let .fail(attempt):
-                    transitions.append(.fail(row.index, attempt))
-                    counts.failed += 1
-                    finished += 1
-                    window.answered()
-                    trip(attempt)
-                case let .abort(attempt, message):
-                    transitions.append(.release(row, startedAtMs: attempt.startedAtMs))
-                    counts.pending += 1
-                    released += 1
-                    if case .aborted = stopReason {} else { stop(.aborted(message: message)) }
-                    hardStop = true
+                if answered.answer.status == 200 && !abandoning {
+                    successes.append(answered)
+                } else {
+                    failures.append(answered)
                 }
             case let .shutdown(signal):
                 if stopping {
@@ -294,6 +259,70 @@ public final class BatchRun {
                 }
             case .wake:
                 break
+            }
+        }
+        judge(failures)
+        return successes
+    }
+
+    /// Judges answered rows and records their verdicts; the ledger writes are buffered in `unwritten`.
+    private func judge(_ answered: [AnsweredRow]) {
+        guard !answered.isEmpty else { return }
+        let now = clock.nowMs()
+        var transitions: [Transition] = []
+        var finished = 0
+        for one in answered {
+            let row = one.row
+            let verdict = RowJudge.judge(
+                client.outcome(of: one.answer), labels: one.labels, recipe: recipe, attempt: row.attempt,
+                maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs)
+            if abandoning, case .done = verdict {} else if abandoning {
+                // Aborted by the hard stop: not an attempt that counts.
+                counts.pending += 1
+                released += 1
+                transitions.append(.release(row, startedAtMs: one.startedAtMs))
+                noWorkLeft = false
+                continue
+            }
+            let attempt = verdict.attempt
+            usage.attempts += 1
+            usage.promptTokens += attempt.promptTokens ?? 0
+            usage.completionTokens += attempt.completionTokens ?? 0
+            usage.cost += attempt.cost ?? 0
+            settleTokens(attempt, estimate: one.estimatedTokens, now: now)
+            switch verdict {
+            case let .done(result, attempt):
+                transitions.append(.complete(row.index, result, attempt))
+                counts.done += 1
+                finished += 1
+                window.succeeded()
+                _ = breaker.record(failureKind: nil)
+            case let .retry(attempt, waitMs, rateLimit):
+                var delay = waitMs ?? backoff.delayMs(afterFailedAttempts: attempt.attempt, using: &random)
+                if rateLimit {
+                    delay = max(delay, 1_000)
+                    window.rateLimited(nowMs: now, waitMs: delay)
+                } else {
+                    window.answered()
+                    trip(attempt)
+                }
+                transitions.append(.retry(row.index, atMs: now + delay, attempt))
+                counts.pending += 1
+                // Judged after this pass's claim: the ledger has not seen the row come back yet.
+                noWorkLeft = false
+            case let .fail(attempt):
+                transitions.append(.fail(row.index, attempt))
+                counts.failed += 1
+                finished += 1
+                window.answered()
+                trip(attempt)
+            case let .abort(attempt, message):
+                transitions.append(.release(row, startedAtMs: attempt.startedAtMs))
+                counts.pending += 1
+                released += 1
+                noWorkLeft = false
+                if case .aborted = stopReason {} else { stop(.aborted(message: message)) }
+                hardStop = true
             }
         }
         if !transitions.isEmpty {

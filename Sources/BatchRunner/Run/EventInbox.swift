@@ -1,17 +1,29 @@
 import Foundation
 import Ledger
+import Provider
 
 /// Something the run loop must react to.
 enum RunEvent: Sendable {
-    /// A row's attempt ended with a verdict.
-    case finished(ClaimedRow, RowVerdict, estimatedTokens: Double)
+    /// A row's request ended: the raw answer, judged by the loop.
+    case answered(AnsweredRow)
     /// SIGINT/SIGTERM: stop claiming; a second one stops at once.
     case shutdown(signal: Int32)
     /// A timer fired: look again at what can be sent.
     case wake
 }
 
-/// Where row tasks, timers and signal handlers post events for the run loop, which drains them
+/// One row's request, ended, with what the loop needs to judge it.
+struct AnsweredRow: Sendable {
+    let row: ClaimedRow
+    let answer: ChatClient.Answer
+    let labels: SampleLabels
+    let startedAtMs: Int64
+    let endedAtMs: Int64
+    /// The tokens the rate limiter charged up front.
+    let estimatedTokens: Double
+}
+
+/// Where request completions, timers and signal handlers post events for the run loop, which drains them
 /// in batches (so many finished rows are written in one transaction).
 final class EventInbox: Sendable {
     private let lock = NSLock()

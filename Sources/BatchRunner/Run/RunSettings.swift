@@ -15,10 +15,10 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var baseURL: String = "https://openrouter.ai/api/v1"
     public var apiKeyEnv: String = "OPENROUTER_API_KEY"
     /// The first backoff ceiling after a server-side failure (5xx, reset, timeout); it doubles
-    /// per attempt up to `backoffCapMs`. 1 s, between openai-python's 0.5 s and the 2 s this
-    /// once was: with 8 attempts a row still rides out about two minutes of outage, and rows
-    /// failing near the end of a run no longer hold it open for seconds (benchmark (c)).
-    public var backoffBaseMs: Int64 = 1_000
+    /// per attempt up to `backoffCapMs`. 0.5 s, as openai-python and the Anthropic SDK start:
+    /// rows failing near the end of a run then do not hold it open for seconds (benchmark (c)).
+    /// Long outages are the circuit breaker's and the rate-limit storm's business, not this.
+    public var backoffBaseMs: Int64 = 500
     public var backoffCapMs: Int64 = 180_000
     /// The longest wait a provider may ask for (Retry-After) before it is capped.
     public var maxRetryAfterMs: Int64 = 300_000

@@ -14,7 +14,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
     @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?
     @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default 20).") var gracePeriod: Double?
-    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default 1).") var backoffBase: Double?
+    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default 0.5).") var backoffBase: Double?
     @Option(help: "Largest backoff in seconds (default 180).") var backoffCap: Double?
     @Option(help: "Identical failures in a row that stop the run (default 50).") var breaker: Int?
     @Option(help: "Seed for retry jitter (default: random).") var seed: UInt64?

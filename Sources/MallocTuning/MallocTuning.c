@@ -5,7 +5,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 
-int batch_malloc_use_one_arena(void) { return mallopt(M_ARENA_MAX, 1); }
+int batch_malloc_tune(void) {
+    return mallopt(M_ARENA_MAX, 1) && mallopt(M_TOP_PAD, 8 << 20);
+}
 #else
-int batch_malloc_use_one_arena(void) { return 0; }
+int batch_malloc_tune(void) { return 0; }
 #endif

@@ -27,7 +27,7 @@ struct Batch: AsyncParsableCommand {
 
     /// ArgumentParser's own entry point, after tuning the allocator before any thread starts.
     static func main() async {
-        _ = batch_malloc_use_one_arena()
+        _ = batch_malloc_tune()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # batch vs. nanochat's seed generator, side by side, against `batch simulate` on this machine.
 #
-# Usage: ops/bench/compare.sh [--quick] [--skip-build] [--only a,b,c,d,e,f] [SEED_SCRIPT_PATH]
+# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--only a,b,c,d,e,f] [SEED_SCRIPT_PATH]
 #   SEED_SCRIPT_PATH defaults to ../shared/seed/gen_synthetic_data.py (relative to the repo root);
 #   when it is absent the seed side is skipped with a message.
 #   --quick       a few hundred rows per workload (CI); exits non-zero only on a gross regression:
 #                 batch under 50% of ideal in (a)/(b), or any lost or duplicated batch row.
 #   --skip-build  use the existing binary in $BENCH_SCRATCH (default .build-bench).
+#   --binary PATH use this batch binary, no build (CI passes its debug build: the quick form
+#                 only looks for gross regressions, which a debug build shows as well).
 #   --only        run only some workloads.
+#   --no-seed     batch only (CI: the seed needs python3 with requests and python-dotenv).
 # Environment: BENCH_SCRATCH (SwiftPM scratch path, default .build-bench), SIM_THREADS (simulator
 # event-loop threads, default 1), BENCH_KEEP=1 keeps the work directory.
 #
@@ -24,20 +27,25 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f" SEED=""
+QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f" SEED="" BIN="" NOSEED=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
         --skip-build) BUILD=0 ;;
+        --no-seed) NOSEED=1 ;;
+        --binary) BIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); BUILD=0; shift ;;
         --only) ONLY=$2; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 64 ;;
         *) SEED=$1 ;;
     esac
     shift
 done
 [ -n "$SEED" ] || SEED="$ROOT/../shared/seed/gen_synthetic_data.py"
-if [ ! -f "$SEED" ]; then
+if [ $NOSEED = 1 ]; then
+    echo "note: --no-seed: batch only" >&2
+    SEED=""
+elif [ ! -f "$SEED" ]; then
     echo "note: seed script not found at $SEED; skipping the seed side" >&2
     SEED=""
 else
@@ -61,7 +69,7 @@ if [ $BUILD = 1 ]; then
     echo "building release ($SCRATCH) ..." >&2
     swift build -c release --static-swift-stdlib --product batch --scratch-path "$SCRATCH" >&2 || exit 70
 fi
-BIN="$ROOT/$SCRATCH/release/batch"
+[ -n "$BIN" ] || BIN="$ROOT/$SCRATCH/release/batch"
 [ -x "$BIN" ] || { echo "no binary at $BIN" >&2; exit 70; }
 
 WORK=$(mktemp -d /tmp/batch-bench.XXXXXX)

@@ -113,13 +113,11 @@ public final class BatchRun {
                     logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
                     hardStop = true
                 }
-                if hardStop { abandonInFlight() }
-                if stopping {
-                    unclaimQueued()
-                } else {
-                    try dispatch(now: now)
-                }
+                if !stopping { try dispatch(now: now) }
                 judge(successes)
+                // Checked after judging: a verdict may just have stopped the run.
+                if hardStop { abandonInFlight() }
+                if stopping { unclaimQueued() }
                 let finishing = inFlight.isEmpty && (stopping || noWorkLeft)
                 if !unwritten.isEmpty && (finishing || unwritten.count >= 256 || now >= oldestUnwrittenMs + flushIntervalMs) {
                     try flush(now: now)

@@ -12,7 +12,8 @@ import Recipe
 /// it to the transport without a task per row; the transport's completion (on its event thread)
 /// only posts the raw answer to the loop's inbox. The loop frees the answered rows' slots and
 /// sends their successors first, then judges the successful answers (parsing and validating
-/// them is the costly part), so a burst of answers does not hold up the next requests.
+/// them is the costly part), so a burst of answers does not hold up the next requests. (Under
+/// `--max-cost` it judges first: each answer's cost must count before more requests go out.)
 /// Outcomes that arrive together are written in one transaction. Everything it does with time goes through the injected
 /// `RunClock`, and jitter through a seeded generator.
 public final class BatchRun {
@@ -113,8 +114,12 @@ public final class BatchRun {
                     logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
                     hardStop = true
                 }
+                // With a budget, costs are counted before anything more is sent, so the run stops
+                // within the requests already in flight; without one, sending first saves a wave.
+                let judgeFirst = settings.maxCost != nil
+                if judgeFirst { judge(successes) }
                 if !stopping { try dispatch(now: now) }
-                judge(successes)
+                if !judgeFirst { judge(successes) }
                 // Checked after judging: a verdict may just have stopped the run.
                 if hardStop { abandonInFlight() }
                 if stopping { unclaimQueued() }

@@ -35,11 +35,14 @@ final class EventInbox: Sendable {
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Adds an event; wakes the loop only for the first event since its last `drain` (the loop
+    /// takes every waiting event at once, so later ones need no wake-up of their own).
     func post(_ event: RunEvent) {
         lock.lock()
+        let wasEmpty = events.isEmpty
         events.append(event)
         lock.unlock()
-        continuation.yield(())
+        if wasEmpty { continuation.yield(()) }
     }
 
     /// Whether no event is waiting.

@@ -56,8 +56,7 @@ struct RunCommandTests {
         defer { dir.remove() }
         let sim = try await SimulatorProcess(["--latency-ms", "200"])
         let ledger = dir.path("run.db")
-        let process = try BatchProcess(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "400",
-                                        "--concurrency", "8", "--base-url", sim.baseURL] + RunSupport.fastRetries)
+        let process = try RunSupport.startRun(ledger: ledger, rows: 400, concurrency: 8, simulator: sim)
         try await waitUntil { (try? await RunSupport.status([ledger])).map { RunSupport.int($0, "done") >= 16 } ?? false }
         process.signal(SIGTERM)
         let code = await process.exitCode()
@@ -74,6 +73,30 @@ struct RunCommandTests {
         #expect(RunSupport.int(final, "done") == 400)
         let export = try await RunSupport.export([ledger], in: dir)
         #expect(export.indices == Array(0..<400))
+        await sim.stop()
+    }
+
+    @Test("a second signal abandons the requests in flight at once: their connections close and every row is pending again")
+    func hardStop() async throws {
+        let dir = try TemporaryDirectory("run-hard-stop")
+        defer { dir.remove() }
+        // Answers take a minute and the grace period two: only the second signal can end this soon.
+        let sim = try await SimulatorProcess(["--latency-ms", "60000"])
+        let ledger = dir.path("run.db")
+        let process = try RunSupport.startRun(ledger: ledger, rows: 40, concurrency: 8, simulator: sim, ["--grace-period", "120"])
+        try await waitUntil { ((try? sim.stats())?["requests"] as? Int ?? 0) >= 8 }
+        // Two different signals: the kernel keeps one pending signal per number, so a second
+        // SIGTERM sent at once could merge with the first.
+        process.signal(SIGINT)
+        process.signal(SIGTERM)
+        let code = await process.exitCode()
+        #expect(code == 130 || code == 143, "\(process.standardError())")
+        let stopped = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(stopped, "pending") == 40)
+        #expect(RunSupport.int(stopped, "in_flight") == 0 && RunSupport.int(stopped, "done") == 0)
+        #expect(RunSupport.int(stopped, "attempts") == 0, "abandoned requests are not attempts")
+        try await waitUntil(seconds: 10) { ((try? sim.stats())?["connections_closed"] as? Int ?? 0) >= 8 }
+        #expect((try sim.stats()["responses"] as? Int ?? -1) == 0)
         await sim.stop()
     }
 

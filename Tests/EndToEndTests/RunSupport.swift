@@ -21,6 +21,12 @@ enum RunSupport {
 
     static func int(_ object: [String: Any], _ key: String) -> Int { object[key] as? Int ?? -1 }
 
+    /// Starts `batch run` of the shipped recipe against `simulator` in the background.
+    static func startRun(ledger: String, rows: Int, concurrency: Int, simulator: SimulatorProcess, _ extra: [String] = []) throws -> BatchProcess {
+        try BatchProcess(["run", "--ledger", ledger, "--recipe", recipePath, "--num", "\(rows)", "--concurrency", "\(concurrency)",
+                          "--base-url", simulator.baseURL] + extra + fastRetries)
+    }
+
     /// The exported lines and their metadata indices.
     static func export(_ ledgers: [String], in dir: TemporaryDirectory, name: String = "out") async throws -> (lines: [String], indices: [Int64], result: BatchResult) {
         let output = dir.path("\(name).jsonl"), metadata = dir.path("\(name).meta.jsonl")

@@ -28,15 +28,6 @@ struct Batch: AsyncParsableCommand {
     /// ArgumentParser's own entry point, after tuning the allocator before any thread starts.
     static func main() async {
         _ = batch_malloc_tune()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }

@@ -14,8 +14,8 @@ import Recipe
 /// sends their successors first, then judges the successful answers (parsing and validating
 /// them is the costly part), so a burst of answers does not hold up the next requests. (Under
 /// `--max-cost` it judges first: each answer's cost must count before more requests go out.)
-/// Outcomes that arrive together are written in one transaction. Everything it does with time goes through the injected
-/// `RunClock`, and jitter through a seeded generator.
+/// Outcomes that arrive together are written in one transaction. Everything it does with time
+/// goes through the injected `RunClock`, and jitter through a seeded generator.
 public final class BatchRun {
     public let settings: RunSettings
     /// Lets signal handlers (or tests) ask the run to stop.
@@ -279,8 +279,8 @@ public final class BatchRun {
             let verdict = RowJudge.judge(
                 client.outcome(of: one.answer), labels: one.labels, recipe: recipe, attempt: row.attempt,
                 maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs)
-            if abandoning, case .done = verdict {} else if abandoning {
-                // Aborted by the hard stop: not an attempt that counts.
+            if abandoning, !verdict.isDone {
+                // Aborted by the hard stop: not an attempt that counts (a result still is kept).
                 counts.pending += 1
                 released += 1
                 transitions.append(.release(row, startedAtMs: one.startedAtMs))

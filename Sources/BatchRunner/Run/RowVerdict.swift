@@ -13,6 +13,8 @@ enum RowVerdict: Sendable, Equatable {
     /// Stop the run: every row would fail the same way. The row itself goes back to pending.
     case abort(AttemptRecord, message: String)
 
+    var isDone: Bool { if case .done = self { true } else { false } }
+
     var attempt: AttemptRecord {
         switch self {
         case .done(_, let a), .retry(let a, _, _), .fail(let a), .abort(let a, _): a

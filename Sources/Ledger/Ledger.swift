@@ -12,7 +12,8 @@ public enum Durability: String, Sendable, CaseIterable {
 /// The writer side of a ledger: one SQLite file holding a run's plan, every index's state, its
 /// results and an audit trail of attempts.
 ///
-/// One process writes a ledger at a time (an OS lock on `<path>.lock`); every state transition is
+/// One process writes a ledger at a time (an OS lock on the ledger file itself, see `WriterLock`,
+/// and the holder's pid in `<path>.lock`); every state transition is
 /// one transaction, so a row is `done` exactly when it has a result, whenever the process dies.
 /// All methods are synchronous and serialised on an internal lock; call them off the cooperative
 /// thread pool if latency matters.
@@ -20,36 +21,64 @@ public final class Ledger: @unchecked Sendable {
     public let path: String
     private let db: Connection
     private let lock: FileLock
+    private let writerLock: WriterLock
     private let mutex = NSLock()
 
     // MARK: Opening and creating
 
     /// Opens an existing ledger for writing, upgrading its schema to the latest version.
     /// Fails without changing the file if it is not a ledger, is damaged, or is newer than this binary.
-    public init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
+    ///
+    /// Every page is verified first (`PRAGMA quick_check`, about a second per GB): a damaged page
+    /// that the run's queries would never read (an old result, say) is reported here, instead of
+    /// the run saying "finished" over it.
+    public convenience init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
+        try self.init(openForWriting: path, durability: durability, verify: true)
+    }
+
+    init(openForWriting path: String, durability: Durability, verify: Bool) throws(LedgerError) {
         try LedgerFile.preflight(path)
-        let lock = try FileLock(ledgerPath: path)
+        let writerLock = try WriterLock(ledgerPath: path)
+        let lock = try FileLock(ledgerPath: PathParts.resolved(path) ?? path)
         try Ledger.checkVersion(path)
         let db = try Connection(path: path, flags: SQLITE_OPEN_READWRITE)
+        if verify { try Ledger.verify(db) }
         try Ledger.configure(db, durability: durability)
         try Migrator.migrate(db)
         _ = try Queries.run(db)
         self.path = path
         self.db = db
         self.lock = lock
+        self.writerLock = writerLock
     }
+
+    deinit {
+        // Before the writer lock's descriptor closes (which would drop SQLite's POSIX locks).
+        db.close()
+    }
+
+    /// The most rows one ledger plans. The plan is written up front, one row per index (some
+    /// 50 bytes each, a few seconds per million), so a larger run is split into shards
+    /// (`--shard K/N`), each with its own ledger.
+    public static let maximumPlannedRows: Int64 = 10_000_000
+
+    /// Told how many rows have been planned so far, about once a second while a ledger is
+    /// created (set with `Ledger.$planningProgress.withValue`; creation reads it on its own task).
+    @TaskLocal public static var planningProgress: (@Sendable (_ plannedSoFar: Int64) -> Void)?
 
     /// Creates a ledger at `path` for `run`, planning `indices`, and opens it for writing.
     ///
-    /// The file is built under a temporary name and linked into place only when complete, so a
-    /// crash during creation never leaves a half-made ledger; an existing file is never replaced.
+    /// The file is built under a temporary name (`<path>.creating-<pid>`) and linked into place
+    /// only when complete, so a crash during creation never leaves a half-made ledger; an
+    /// existing file is never replaced. Temporary files of creations that were killed are
+    /// removed by the next creation at the same path.
     /// The file is readable and writable by its owner only (0600).
     public static func create(
         at path: String, run: RunRecord, indices: some Sequence<Int64>, durability: Durability = .normal,
         nowMs: Int64
     ) throws(LedgerError) -> Ledger {
         try create(at: path, run: run, indices: indices, schemaVersion: Migrator.latestVersion, nowMs: nowMs)
-        return try Ledger(openForWriting: path, durability: durability)
+        return try Ledger(openForWriting: path, durability: durability, verify: false)
     }
 
     /// Creation at a given schema version: the upgrade tests build old ledgers with it.
@@ -62,6 +91,8 @@ public final class Ledger: @unchecked Sendable {
                 .alreadyExists,
                 "\(path) already exists; continue it with `batch resume --ledger \(path)` or choose another path")
         }
+        let (folder, name) = PathParts.split(path)
+        AbandonedFiles.remove(in: folder, stem: name + ".creating-")
         let temporary = path + ".creating-\(getpid())"
         try createEmptyFile(temporary, for: path)
         do throws(LedgerError) {
@@ -105,6 +136,16 @@ public final class Ledger: @unchecked Sendable {
         try Migrator.checkKnown(try Migrator.version(of: reader), path: path)
     }
 
+    /// Refuses a ledger with a damaged page, naming the first problem SQLite found.
+    private static func verify(_ db: Connection) throws(LedgerError) {
+        let check = try db.prepare("PRAGMA quick_check(1)")
+        try check.step(doing: "verifying the ledger")
+        let verdict = check.isNull(0) ? "ok" : check.text(0).split(whereSeparator: \.isNewline).joined(separator: " ")
+        guard verdict == "ok" else {
+            throw LedgerError(.damaged, "\(db.path) is damaged (\(verdict)); restore it from a copy or start a new ledger")
+        }
+    }
+
     private static func configure(_ db: Connection, durability: Durability) throws(LedgerError) {
         let synchronous = durability == .full ? "FULL" : "NORMAL"
         try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)", doing: "opening the ledger")
@@ -129,13 +170,21 @@ public final class Ledger: @unchecked Sendable {
     @discardableResult
     private static func insertItems(_ db: Connection, _ indices: some Sequence<Int64>, nowMs: Int64) throws(LedgerError) -> Int {
         let s = try db.statement("INSERT OR IGNORE INTO items (idx, updated_at_ms) VALUES (?, ?)")
+        let progress = planningProgress
         var added = 0
+        var planned: Int64 = 0
+        var lastReport = ContinuousClock.now
         for index in indices {
             s.reset()
             s.bind(1, index)
             s.bind(2, nowMs)
             try s.run(doing: "planning row \(index)")
             added += db.changes
+            planned += 1
+            if let progress, planned & 0xffff == 0, ContinuousClock.now - lastReport >= .seconds(1) {
+                lastReport = .now
+                progress(planned)
+            }
         }
         return added
     }

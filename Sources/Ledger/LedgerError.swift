@@ -21,6 +21,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let alreadyExists = Code("already_exists")
         /// The file or its folder cannot be read or written.
         public static let io = Code("io")
+        /// The disk holding the ledger is full. The transaction was rolled back: the ledger is intact.
+        public static let diskFull = Code("disk_full")
         /// A state transition that the ledger's rules forbid (for example completing a row that is not in flight).
         public static let invalidTransition = Code("invalid_transition")
         /// Any other SQLite failure.

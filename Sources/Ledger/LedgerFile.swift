@@ -1,3 +1,4 @@
+import CSQLite
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,7 +52,7 @@ enum LedgerFile {
         let changeCounter = bigEndian(header, 24)
         let pageCount = Int64(bigEndian(header, 28))
         let validFor = bigEndian(header, 92)
-        if validFor == changeCounter, pageCount > 0, size < pageCount * effectivePageSize {
+        if validFor == changeCounter, pageCount > 0, size < pageCount * effectivePageSize, !sqliteVerifies(path) {
             throw LedgerError(
                 .damaged,
                 "\(path) is truncated: \(size) bytes, but its header says \(pageCount * effectivePageSize); restore it from a copy"
@@ -61,6 +62,20 @@ enum LedgerFile {
         if applicationID != LedgerFile.applicationID {
             throw LedgerError(.notALedger, "\(path) is a SQLite database but not a batch ledger; nothing was changed")
         }
+    }
+
+    /// True when SQLite opens `path` and `PRAGMA quick_check` passes. A main file shorter than
+    /// its header says is normal while its WAL holds pages not yet checkpointed (after a full
+    /// disk stopped a checkpoint half way, for example): SQLite reads those pages from the WAL,
+    /// and the ledger is whole. Only a file SQLite cannot verify is reported as truncated.
+    /// Only called when the sizes disagree: the check reads every page.
+    static func sqliteVerifies(_ path: String) -> Bool {
+        var wal = stat()
+        guard stat(path + "-wal", &wal) == 0, wal.st_size > 0 else { return false }
+        guard let db = try? Connection(path: path, flags: SQLITE_OPEN_READONLY),
+              let check = try? db.prepare("PRAGMA quick_check"),
+              (try? check.step(doing: "verifying the ledger")) == true else { return false }
+        return check.text(0) == "ok"
     }
 
     private static func bigEndian(_ bytes: [UInt8], _ offset: Int) -> UInt32 {

@@ -69,6 +69,16 @@ extension LedgerReader {
 }
 
 extension LedgerReader {
+    /// When the attempts that ended at or after `ms` began: the start of the recent activity
+    /// (a run that began ten seconds ago has only ten seconds of rate), or nil when none did.
+    public func activityStart(endedSince ms: Int64) throws(LedgerError) -> Int64? {
+        let s = try db.statement("SELECT MIN(started_at_ms) FROM attempts WHERE ended_at_ms >= ?")
+        defer { s.reset() }
+        s.bind(1, ms)
+        try s.step(doing: "finding when the recent attempts began")
+        return s.isNull(0) ? nil : s.int64(0)
+    }
+
     /// Rows that became done at or after `ms` (for the recent rate).
     public func finishedSince(_ ms: Int64) throws(LedgerError) -> Int {
         let s = try db.statement("SELECT COUNT(*) FROM results WHERE finished_at_ms >= ?")

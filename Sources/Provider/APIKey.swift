@@ -31,13 +31,13 @@ public enum APIKeyResolver {
     ///   - dotEnvDirectory: where to look for `.env` (the working directory).
     public static func resolve(envName: String, environment: [String: String], dotEnvDirectory: String) throws -> APIKey {
         if let value = environment[envName]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
-            return APIKey(value)
+            return try checked(value, envName: envName, source: "the environment variable \(envName)")
         }
         let path = URL(fileURLWithPath: dotEnvDirectory).appendingPathComponent(".env").path
         if let data = FileManager.default.contents(atPath: path) {
             let text = String(decoding: data, as: UTF8.self)
             if let value = DotEnv.parse(text)[envName], !value.isEmpty {
-                return APIKey(value)
+                return try checked(value, envName: envName, source: "\(envName) in \(path)")
             }
         }
         throw APIKeyError(envName: envName, message: """
@@ -45,6 +45,23 @@ public enum APIKeyResolver {
             Set it with `export \(envName)=...`, or put the line `\(envName)=...` in .env in the \
             working directory. To try batch without a key, run `batch demo`, or point --base-url \
             at a local `batch simulate` server.
+            """)
+    }
+}
+
+extension APIKeyResolver {
+    /// The key goes into an HTTP header line: a CR or LF in it would end that line and start
+    /// another header of the key-holder's choosing (and any control character breaks the
+    /// request). Such a key is refused, without showing it.
+    static func checked(_ value: String, envName: String, source: String) throws -> APIKey {
+        guard let bad = value.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            return APIKey(value)
+        }
+        let what = bad == "\r" || bad == "\n" ? "a line break" : "a control character (U+\(String(bad.value, radix: 16, uppercase: true)))"
+        throw APIKeyError(envName: envName, message: """
+            the API key in \(source) contains \(what), which would corrupt the request's headers; \
+            a key is one line of printable characters. Set it again, for example \
+            `export \(envName)="$(printf %s "$KEY" | tr -d '\\r\\n')"`, or fix the line in .env.
             """)
     }
 }

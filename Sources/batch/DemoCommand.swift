@@ -49,8 +49,11 @@ struct DemoCommand: AsyncParsableCommand {
         let ledger = try RunSetup.create(
             ledgerPath: ledgerPath, recipe: loaded, num: num, shard: nil, settings: settings, durability: .normal,
             nowMs: SystemRunClock().nowMs())
+        var rowsFailed: ExitCode?
         do {
             try await RunDriver.drive(ledger: ledger, recipe: loaded, settings: settings)
+        } catch let code as ExitCode where code.rawValue == BatchExitCode.rowsFailed {
+            rowsFailed = code  // the done rows are still exported
         } catch {
             try? await server.stop()
             throw error
@@ -74,5 +77,6 @@ struct DemoCommand: AsyncParsableCommand {
             Next: `batch status --ledger \(ledgerPath)`, `batch preview --index 0`, and for real data
             `export OPENROUTER_API_KEY=...; batch run --ledger runs/identity.db --num 1000`.
             """)
+        if let rowsFailed { throw rowsFailed }
     }
 }

@@ -13,7 +13,7 @@ struct RunCommand: AsyncParsableCommand {
 
         The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
 
-        Exit codes: 0 all rows done or failed; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 130/143 interrupted.
+        Exit codes: 0 all rows done; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 6 finished with failed rows (rerun them with `batch retry`); 7 disk full (free space, then `batch resume`); 64 bad flags; 130/143 interrupted. resume and retry exit the same way.
         """
     )
 
@@ -43,9 +43,14 @@ struct RunCommand: AsyncParsableCommand {
         settings.apply(to: &runSettings)
         // Check the key before creating anything, so a missing key leaves no ledger behind.
         _ = try RunSetup.apiKey(settings: runSettings)
-        let ledgerHandle = try RunSetup.create(
-            ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
-            durability: durability, nowMs: SystemRunClock().nowMs())
+        let rows = try PlanSize.checked(num: num, shard: shard)
+        let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
+            try PlanSize.reporting(path: path, rows: rows) {
+                try RunSetup.create(
+                    ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
+                    durability: durability, nowMs: SystemRunClock().nowMs())
+            }
+        }
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
@@ -67,7 +72,9 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
 
     func run() async throws {
-        let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
+        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+            try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
+        }
         let counts = try ledgerHandle.counts()
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
@@ -89,8 +96,10 @@ struct RetryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let list = try indices.map(parseIndexList)
-        let (ledgerHandle, recipe, runSettings) = try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
-        let reset = try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs())
+        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+            try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
+        }
+        let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
@@ -111,15 +120,21 @@ enum ContinueRun {
     }
 }
 
-/// `3,17,40-45` -> [3, 17, 40, 41, 42, 43, 44, 45].
+/// `3,17,40-45` -> [3, 17, 40, 41, 42, 43, 44, 45]. Each part is an `IndexRange` (`N` or `A-B`
+/// with whole numbers): `-3` and `10-` are refused, not read as 3 and 10.
 func parseIndexList(_ text: String) throws -> [Int64] {
     var result: [Int64] = []
-    for part in text.split(separator: ",") {
-        let bounds = part.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let low = Int64(bounds[0]), low >= 0, let high = bounds.count == 2 ? Int64(bounds[1]) : low, high >= low, high - low < 10_000_000 else {
-            throw ValidationError("--indices takes numbers and ranges like 3,17,40-45; \(part) is not one")
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+        let range: IndexRange
+        do {
+            range = try IndexRange(parsing: String(part))
+        } catch {
+            throw ValidationError("--indices takes numbers and ranges like 3,17,40-45; \(part.isEmpty ? "an empty item" : String(part)) is not one (\(error))")
         }
-        result += Array(low...high)
+        guard range.count <= 10_000_000 else {
+            throw ValidationError("--indices \(part) lists \(range.count) indices; give at most 10,000,000 at once, or run `batch retry` without --indices")
+        }
+        result += range.map { Int64($0) }
     }
     return result
 }

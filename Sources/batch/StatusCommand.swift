@@ -27,7 +27,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write done rows as JSONL in index order, byte for byte as the seed writes them.",
         discussion: """
-        Each line is a JSON array of {"role", "content"} messages, the format nanochat's CustomJSON task loads. Several ledgers (the shards of one run) merge into one file in global index order; ledgers of different runs are refused. Files are written under a temporary name and renamed, and re-running gives the same bytes.
+        Each line is a JSON array of {"role", "content"} messages, the format nanochat's CustomJSON task loads. Several ledgers (the shards of one run) merge into one file in global index order; ledgers of different runs are refused. A regular file is written under a temporary name and renamed into place (output and metadata together), and re-running gives the same bytes; a pipe, a device or - (standard output) is written through as rows are read. An export never writes over a ledger or its -wal, -shm or .lock files, however the path is spelled.
         """
     )
 
@@ -37,7 +37,7 @@ struct ExportCommand: ParsableCommand {
     var metadata: String?
     @Option(help: "messages (one array per line) or seed-metadata ({\"messages\", \"metadata\"} per line, as the seed's --save-metadata).")
     var format: String = "messages"
-    @Flag(help: "Fail (exit 2) when any planned index is not done.") var requireComplete = false
+    @Flag(help: "Fail (exit 2), writing nothing, when any planned index is not done.") var requireComplete = false
 
     func validate() throws {
         if ledger.isEmpty { throw ValidationError("give at least one --ledger") }
@@ -46,8 +46,12 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = try Exporter.export(ledgers: ledger, output: output, metadata: metadata, format: ExportFormat(rawValue: format)!)
-        Terminal.error("batch: wrote \(report.rows) rows to \(output)\(metadata.map { " and metadata to \($0)" } ?? "")")
+        let report = try Exporter.export(
+            ledgers: ledger, output: output, metadata: metadata, format: ExportFormat(rawValue: format)!,
+            requireComplete: requireComplete)
+        if report.written {
+            Terminal.error("batch: wrote \(report.rows) rows to \(output)\(metadata.map { " and metadata to \($0)" } ?? "")")
+        }
         if report.unfinished > 0 {
             let sample = report.unfinishedSample.map(String.init).joined(separator: ", ")
             Terminal.error("batch: \(report.unfinished) planned indices are not done (first: \(sample)); see `batch status`")
@@ -55,6 +59,9 @@ struct ExportCommand: ParsableCommand {
         if !report.missingShards.isEmpty {
             Terminal.error("batch: no ledger given for shards \(report.missingShards.map(String.init).joined(separator: ", ")); their indices are missing")
         }
-        if requireComplete && (report.unfinished > 0 || !report.missingShards.isEmpty) { throw ExitCode(2) }
+        if requireComplete && !report.isComplete {
+            Terminal.error("batch: --require-complete: the run is not complete, so nothing was written")
+            throw ExitCode(BatchExitCode.exportIncomplete)
+        }
     }
 }

@@ -66,8 +66,19 @@ struct RowJudgeTests {
             Issue.record("not an abort"); return
         }
         #expect(message == "bad key")
-        guard case .fail = judge(.failRow(ProviderFailure(kind: "truncated", message: "length"))) else {
+        guard case .fail = judge(.failRow(ProviderFailure(kind: "context_too_long", httpStatus: 400, message: "too long"))) else {
             Issue.record("not failed"); return
         }
+    }
+
+    @Test("a truncated answer (finish_reason length) gets the retries other invalid answers get")
+    func truncatedRetried() {
+        let truncated = ProviderOutcome.failRow(ProviderFailure(kind: "truncated", httpStatus: 200, message: "length"))
+        guard case let .retry(attempt, waitMs, rateLimit) = judge(truncated, attempt: 1) else {
+            Issue.record("not a retry"); return
+        }
+        #expect(waitMs == 0 && !rateLimit && attempt.errorKind == "truncated")
+        guard case let .fail(last) = judge(truncated, attempt: 8, maxAttempts: 8) else { Issue.record("not failed"); return }
+        #expect(last.error?.hasPrefix("gave up after 8 attempts") == true)
     }
 }

@@ -165,4 +165,24 @@ struct CircuitBreakerTests {
         let r17 = breaker.record(failureKind: "timeout")
         #expect(r17)
     }
+
+    @Test("before the first success every failure counts, whatever its kind, so a small dead run stops early")
+    func startup() {
+        var breaker = CircuitBreaker(threshold: 50, startupThreshold: 4)
+        for kind in ["connection_failed", "timeout", "connection_failed"] {
+            let tripped = breaker.record(failureKind: kind)
+            #expect(!tripped && !breaker.startupTripped)
+        }
+        let fourth = breaker.record(failureKind: "server_error")
+        #expect(!fourth, "not a streak")
+        #expect(breaker.startupTripped && breaker.failures == 4)
+
+        var warm = CircuitBreaker(threshold: 50, startupThreshold: 4)
+        _ = warm.record(failureKind: nil)
+        for _ in 0..<10 {
+            let tripped = warm.record(failureKind: "server_error")
+            #expect(!tripped && !warm.startupTripped, "after a success only a streak of `threshold` trips it")
+        }
+        #expect(CircuitBreaker(threshold: 3).startupThreshold == 3 && CircuitBreaker(threshold: 50).startupThreshold == 10)
+    }
 }

@@ -60,4 +60,14 @@ enum RunSupport {
         }
         return ids
     }
+
+    /// Runs `/bin/sh -c command` (its errors silenced); true when it exits 0. For mounts.
+    static func shell(_ command: String) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command + " 2>/dev/null"]
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
 }

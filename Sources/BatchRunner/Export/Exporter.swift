@@ -20,22 +20,39 @@ public struct ExportReport: Sendable {
     /// Shards of the run for which no ledger was given.
     public var missingShards: [Int] = []
     public var plannedRows: Int64 = 0
+    /// False when nothing was written (`requireComplete` and the run is not complete).
+    public var written = false
+
+    /// Every planned index is done and every shard's ledger was given.
+    public var isComplete: Bool { unfinished == 0 && missingShards.isEmpty }
 }
 
 /// Writes done rows of one or more ledgers of the same run, in global index order, each index
 /// once, byte for byte as the seed's `json.dumps` would; optionally a metadata file aligned line
-/// by line. Both are written to temporary files and renamed, so re-running gives the same bytes
-/// and a crash leaves no half file.
+/// by line.
+///
+/// Where each file goes is decided before anything is written (see `ExportDestination`): a
+/// regular file is replaced atomically, the output and the metadata together or neither; a pipe,
+/// a device or `-` (standard output) is written through as rows are read. A ledger, or any of its
+/// files, is never a destination. With `requireComplete`, an incomplete run writes nothing.
 public enum Exporter {
     public static func export(
-        ledgers paths: [String], output: String, metadata: String?, format: ExportFormat
+        ledgers paths: [String], output: String, metadata: String?, format: ExportFormat, requireComplete: Bool = false
     ) throws -> ExportReport {
         guard !paths.isEmpty else { throw RunSetupError("give at least one --ledger") }
         let readers = try paths.map { try LedgerReader(path: $0) }
         var report = try checkSameRun(readers)
+        if requireComplete && !report.isComplete { return report }
 
-        let out = try AtomicFileWriter(path: output)
-        let meta = try metadata.map { try AtomicFileWriter(path: $0) }
+        var family = LedgerFamily()
+        for path in paths { family.add(ledger: path) }
+        let outputDestination = try ExportDestination.resolve(output, flag: "--output", ledgers: family)
+        let metadataDestination = try metadata.map { try ExportDestination.resolve($0, flag: "--metadata", ledgers: family) }
+        if let metadataDestination, metadataDestination.sameTarget(as: outputDestination) {
+            throw RunSetupError("--metadata \(metadataDestination.path) and --output \(output) are the same file; give two different files")
+        }
+        let out = try ExportFile(outputDestination)
+        let meta = try metadataDestination.map { try ExportFile($0) }
         let cursors = try readers.map { try $0.doneRows() }
         var heads = try cursors.map { try $0.next() }
         var line: [UInt8] = []
@@ -76,8 +93,8 @@ public enum Exporter {
             if let meta { try meta.write(metadataLine(row)) }
             report.rows += 1
         }
-        try out.commit()
-        try meta?.commit()
+        try ExportFile.commit([meta, out].compactMap { $0 })
+        report.written = true
         return report
     }
 

@@ -36,6 +36,8 @@ public final class BatchRun {
     // Loop state.
     private var window: CongestionWindow
     private var breaker: CircuitBreaker
+    /// The last attempt that failed in a way the breaker counts (for its message).
+    private var lastBreakerFailure: AttemptRecord?
     private var requestBucket: TokenBucket?
     private var tokenBucket: TokenBucket?
     /// Rows sent and not yet answered, with the handle that aborts each exchange.
@@ -120,6 +122,7 @@ public final class BatchRun {
                 if judgeFirst { judge(successes) }
                 if !stopping { try dispatch(now: now) }
                 if !judgeFirst { judge(successes) }
+                checkStartupBreaker()
                 // Checked after judging: a verdict may just have stopped the run.
                 if hardStop { abandonInFlight() }
                 if stopping { unclaimQueued() }
@@ -337,8 +340,17 @@ public final class BatchRun {
 
     private func trip(_ attempt: AttemptRecord) {
         let kind = attempt.errorKind ?? "unknown"
+        lastBreakerFailure = attempt
         guard breaker.record(failureKind: kind) else { return }
-        stop(.circuitOpen(kind: kind, count: breaker.streak, lastError: attempt.error ?? kind))
+        stop(.circuitOpen(kind: kind, count: breaker.failures, lastError: attempt.error ?? kind))
+    }
+
+    /// After a pass has judged every answer it received: stops a run in which nothing has
+    /// succeeded yet and enough attempts failed (see `CircuitBreaker.startupTripped`).
+    private func checkStartupBreaker() {
+        guard !stopping, breaker.startupTripped, let attempt = lastBreakerFailure else { return }
+        let kind = attempt.errorKind ?? "unknown"
+        stop(.circuitOpen(kind: kind, count: breaker.failures, lastError: attempt.error ?? kind))
     }
 
     private func settleTokens(_ attempt: AttemptRecord, estimate: Double, now: Int64) {

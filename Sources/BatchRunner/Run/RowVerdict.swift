@@ -70,6 +70,11 @@ enum RowJudge {
             let waitMs = wait.components.seconds * 1_000 + wait.components.attoseconds / 1_000_000_000_000_000
             record.retryAfterMs = waitMs
             return retryOrFail(record, waitMs: waitMs, rateLimit: failure.isRateLimit, maxAttempts: maxAttempts)
+        case .failRow(let failure) where failure.kind == "truncated":
+            // The answer hit max_tokens: like any other invalid answer, the next sample may fit,
+            // so it gets the same immediate retries (bounded by `maxAttempts`).
+            describe(&record, failure)
+            return retryOrFail(record, waitMs: 0, rateLimit: false, maxAttempts: maxAttempts)
         case .failRow(let failure):
             describe(&record, failure)
             return .fail(record)

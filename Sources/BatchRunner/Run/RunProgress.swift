@@ -26,7 +26,7 @@ public enum StopReason: Sendable, Equatable {
     case aborted(message: String)
     /// `--max-cost` reached: no new row was claimed after it.
     case budgetReached(cost: Double, budget: Double)
-    /// Many attempts in a row failed the same way.
+    /// Many attempts in a row failed the same way, or every attempt so far failed (`kind` is the last one's).
     case circuitOpen(kind: String, count: Int, lastError: String)
 }
 

@@ -16,7 +16,7 @@ public struct LedgerStatus: Codable, Sendable {
     public var completionTokens: Int
     public var cost: Double
     public var errors: [String: Int]
-    /// Rows finished in the last minute, per second.
+    /// Rows finished per second over the last minute (over the run's own time if it is younger).
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
     public var model: String?
@@ -79,8 +79,12 @@ public struct StatusReport: Codable, Sendable {
             let run = try reader.run()
             let counts = try reader.counts()
             let usage = try reader.usage()
-            let recent = try reader.finishedSince(nowMs - 60_000)
-            let rate = Double(recent) / 60
+            let windowStart = nowMs - 60_000
+            let recent = try reader.finishedSince(windowStart)
+            // Over the last minute, or over the run's own time while it is younger than that:
+            // 40 rows in its first 15 s is 2.7 rows/s, not 40 / 60.
+            let since = max(windowStart, try reader.activityStart(endedSince: windowStart) ?? windowStart)
+            let rate = Double(recent) / (Double(max(nowMs - since, 1_000)) / 1_000)
             let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
             return LedgerStatus(
                 ledger: path, shard: run.shard?.description, plannedRows: run.plannedRows, total: counts.total,

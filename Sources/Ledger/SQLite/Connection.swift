@@ -1,10 +1,16 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One SQLite connection. Not thread-safe: the ledger serialises every use behind its lock.
 final class Connection {
     let handle: OpaquePointer
     let path: String
     private var statements: [String: Statement] = [:]
+    private var closed = false
 
     /// Opens `path` with the given `SQLITE_OPEN_*` flags.
     /// `path` may be a `file:` URI (used for `immutable=1` reads).
@@ -22,7 +28,13 @@ final class Connection {
         sqlite3_busy_timeout(db, 5_000)
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Finalises the cached statements and closes the connection (checkpointing the WAL when it
+    /// is the last one). Idempotent; nothing may use the connection afterwards.
+    func close() {
+        guard !closed else { return }
+        closed = true
         statements.removeAll()
         sqlite3_close_v2(handle)
     }
@@ -76,12 +88,15 @@ final class Connection {
 
     /// Maps a SQLite result code to a ledger error that says what was being done.
     func error(_ rc: Int32, _ message: String, doing what: String) -> LedgerError {
+        if rc & 0xff == SQLITE_FULL || (rc & 0xff == SQLITE_IOERR && sqlite3_system_errno(handle) == ENOSPC) {
+            return LedgerError(.diskFull, "the disk holding \(path) is full while \(what) (\(message)); nothing of it was written")
+        }
         switch rc & 0xff {
         case SQLITE_NOTADB:
             return LedgerError(.notALedger, "\(path) is not a batch ledger (not a SQLite database); \(what) changed nothing")
         case SQLITE_CORRUPT:
             return LedgerError(.damaged, "\(path) is damaged (\(message)) while \(what); restore it from a copy or start a new ledger")
-        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_PERM, SQLITE_FULL:
+        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_PERM:
             return LedgerError(.io, "cannot write \(path) while \(what): \(message); check the folder is writable and the disk has space")
         case SQLITE_BUSY, SQLITE_LOCKED:
             return LedgerError(.locked, "\(path) is busy while \(what): \(message)")

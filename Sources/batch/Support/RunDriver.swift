@@ -7,10 +7,12 @@ import Recipe
 
 /// Runs a ledger to the end with progress on standard error, and maps how it ended to an exit code.
 ///
-/// Exit codes: 0 every row done or failed; 1 an error before or during the run (message says
-/// what to fix); 3 the provider refused the run (bad key, no credits, unknown model); 4 the
-/// --max-cost budget was reached; 5 the circuit breaker stopped the run; 130/143 interrupted by
-/// SIGINT/SIGTERM. In every case but 0, unfinished rows are pending and `batch resume` continues.
+/// Exit codes (`BatchExitCode`): 0 every row done; 1 an error before or during the run (message
+/// says what to fix); 3 the provider refused the run (bad key, no credits, unknown model); 4 the
+/// --max-cost budget was reached; 5 the circuit breaker stopped the run; 6 the run finished but
+/// some rows failed (`batch retry` reruns them); 7 the disk holding the ledger is full;
+/// 130/143 interrupted by SIGINT/SIGTERM. In every case but 0 and 6, unfinished rows are pending
+/// and `batch resume` continues.
 enum RunDriver {
     static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings) async throws {
         let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
@@ -24,16 +26,22 @@ enum RunDriver {
                 if interactive { Terminal.status(line) } else { Terminal.error(line) }
             })
         let trap = SignalTrap(run.control)
-        let summary = try await run.run()
+        let summary: RunSummary
+        do {
+            summary = try await run.run()
+        } catch let error as LedgerError where error.code == .diskFull {
+            if interactive { Terminal.error("") }
+            throw DiskFull.exit(error, ledger: ledger.path)
+        }
         withExtendedLifetime(trap) {}
         if interactive { Terminal.error("") }
         Terminal.error(summaryText(summary, ledger: ledger.path))
         switch summary.reason {
-        case .finished: return
-        case .interrupted(let signal): throw ExitCode(128 + signal)
-        case .aborted: throw ExitCode(3)
-        case .budgetReached: throw ExitCode(4)
-        case .circuitOpen: throw ExitCode(5)
+        case .finished: if summary.counts.failed > 0 { throw ExitCode(BatchExitCode.rowsFailed) }
+        case .interrupted(let signal): throw ExitCode(BatchExitCode.interrupted(signal))
+        case .aborted: throw ExitCode(BatchExitCode.providerRefused)
+        case .budgetReached: throw ExitCode(BatchExitCode.budgetReached)
+        case .circuitOpen: throw ExitCode(BatchExitCode.circuitOpen)
         }
     }
 
@@ -46,7 +54,7 @@ enum RunDriver {
         switch s.reason {
         case .finished:
             lines.append(c.failed > 0
-                ? "finished with \(c.failed) failed rows: see `batch status --ledger \(ledger)`, rerun them with `batch retry --ledger \(ledger)`"
+                ? "finished with \(c.failed) failed rows (exit code \(BatchExitCode.rowsFailed)): see `batch status --ledger \(ledger)`, rerun them with `batch retry --ledger \(ledger)`"
                 : "finished: export with `batch export --ledger \(ledger) --output FILE.jsonl`")
         case .interrupted(let signal):
             lines.append("stopped by signal \(signal); \(s.released) rows in flight went back to pending. Continue with `batch resume --ledger \(ledger)`")
@@ -55,7 +63,7 @@ enum RunDriver {
         case .budgetReached(let cost, let budget):
             lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and `batch resume --ledger %@ --max-cost N`", cost, budget, ledger))
         case .circuitOpen(let kind, let count, let lastError):
-            lines.append("stopped: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `batch resume --ledger \(ledger)`")
+            lines.append("stopped by the circuit breaker: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `batch resume --ledger \(ledger)`")
         }
         return lines.joined(separator: "\n")
     }

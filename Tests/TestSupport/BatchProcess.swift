@@ -109,7 +109,11 @@ public struct BatchResult: Sendable {
 /// Runs `batch arguments...` to completion.
 public func runBatch(_ arguments: [String], directory: String? = nil, environment: [String: String] = [:]) async throws -> BatchResult {
     let process = try BatchProcess(arguments, directory: directory, environment: environment)
-    let stdout = process.standardOutput()
+    // Read on a thread of its own: a blocking read here would hold one of the few threads of
+    // the concurrency pool that parallel tests share.
+    let stdout = await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: process.standardOutput()) }
+    }
     let status = await process.exitCode()
     return BatchResult(status: status, stdout: stdout, stderr: process.standardError())
 }

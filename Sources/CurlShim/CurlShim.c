@@ -40,6 +40,29 @@ CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long va
     return curl_multi_setopt(multi, option, value);
 }
 
+CURLcode batch_curl_easy_setopt_opensocket(CURL *handle, curl_opensocket_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}
+
+CURLcode batch_curl_easy_setopt_closesocket(CURL *handle, curl_closesocket_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, callback);
+}
+
+CURLcode batch_curl_easy_setopt_prereq(CURL *handle, curl_prereq_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, callback);
+}
+
+CURLSH *batch_curl_share_ssl_sessions(void) {
+    CURLSH *share = curl_share_init();
+    if (share == NULL) return NULL;
+    /* Used from the event thread only, so no lock callbacks are needed. */
+    if (curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        curl_share_cleanup(share);
+        return NULL;
+    }
+    return share;
+}
+
 /* ---- The event loop's I/O wait ---- */
 
 #ifdef __linux__

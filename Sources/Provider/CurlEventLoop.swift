@@ -1,80 +1,24 @@
 import CurlShim
 import Foundation
 
-/// One request on its way through libcurl.
-///
-/// `onComplete` is written once before submission; `cancelRequested` is guarded by the
-/// loop's lock; everything else is touched only on the event thread.
-final class Transfer: @unchecked Sendable {
-    /// The request, its body moved out into `body` (one copy of it per request in flight).
-    let request: HTTPRequest
-    /// The body bytes libcurl sends (`CURLOPT_POSTFIELDS` points here, without copying): owned by
-    /// the transfer, so they live exactly as long as libcurl may read them. (libcurl sends them
-    /// again if a reused connection turns out dead before any answer, so they must outlive the send.)
-    let body: UnsafeMutableRawBufferPointer
-    let maxResponseBytes: Int
-    /// Resumes the caller: a continuation's, or a completion handler run on the event thread.
-    var onComplete: (@Sendable (Result<HTTPResponse, TransportError>) -> Void)?
-    var cancelRequested = false
-
-    // Event thread only.
-    var easy: EasyHandle?
-    var headerList: UnsafeMutablePointer<curl_slist>?
-    var responseBody: [UInt8] = []
-    var responseHeaders: [(String, String)] = []
-    var bodyTooLarge = false
-
-    init(request: HTTPRequest, maxResponseBytes: Int) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, request.body.count), alignment: 1)
-        request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        body = buffer
-        var headersOnly = request
-        headersOnly.body = []
-        self.request = headersOnly
-        self.bodyCount = request.body.count
-        self.maxResponseBytes = maxResponseBytes
-    }
-
-    let bodyCount: Int
-
-    deinit { body.deallocate() }
-
-    /// Resumes the caller exactly once.
-    func complete(_ result: Result<HTTPResponse, TransportError>) {
-        guard let onComplete else { return }
-        self.onComplete = nil
-        onComplete(result)
-    }
-}
-
-/// A pooled easy handle and its error buffer.
-final class EasyHandle {
-    let handle: UnsafeMutableRawPointer
-    let errorBuffer: UnsafeMutablePointer<CChar>
-
-    init?() {
-        guard let handle = curl_easy_init() else { return nil }
-        self.handle = handle
-        errorBuffer = .allocate(capacity: Int(batch_curl_error_size))
-        errorBuffer.initialize(repeating: 0, count: Int(batch_curl_error_size))
-    }
-
-    deinit {
-        curl_easy_cleanup(handle)
-        errorBuffer.deallocate()
-    }
-
-    var errorText: String {
-        let text = String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text
-    }
-}
-
 private let curlGlobalInit: Void = {
     _ = curl_global_init(batch_curl_global_all)
 }()
 
+/// libcurl's receive buffer per request. Small, because at 1,024 requests in flight every
+/// buffer is live at once; a chat answer of a few KB then takes a few reads.
+///
+/// libcurl refuses a new size while a handle still holds its buffer, and a handle reused after
+/// an HTTP/2 transfer does (libcurl 7.88 frees it only when the connection is idle), while
+/// `curl_easy_reset` puts the *size* back to 16 KB: reading 16 KB into a 1 KB buffer was the
+/// heap overflow behind the HTTP/2 crash. So a handle whose size cannot be set is never reused
+/// (`acquireHandle`).
+let curlReceiveBufferBytes = 1_024
+
 /// The event thread and the state it owns.
+///
+/// Requests wait in `waiting` until the connection ramp (``ConnectionRamp``) has room for them,
+/// then go to libcurl. Time spent waiting counts against each request's deadline.
 final class CurlEventLoop: @unchecked Sendable {
     private enum Command {
         case add(Transfer)
@@ -83,10 +27,14 @@ final class CurlEventLoop: @unchecked Sendable {
     private enum State { case running, stopping, stopped }
 
     let maxResponseBytes: Int
+    let options: CurlTransportOptions
     private let multi: UnsafeMutableRawPointer
+    /// The TLS session cache every handle shares, so new connections resume sessions.
+    private let share: UnsafeMutableRawPointer?
     /// Waits for socket activity, libcurl timeouts and wake-ups (epoll on Linux).
     private let driver: UnsafeMutablePointer<batch_curl_driver>
     private let maxIdleHandles: Int
+    private let environment: [String: String]
 
     // Guarded by `lock`.
     private let lock = NSLock()
@@ -96,25 +44,43 @@ final class CurlEventLoop: @unchecked Sendable {
     // Event thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idleHandles: [EasyHandle] = []
+    /// Requests not yet handed to libcurl, oldest first from `waitingHead`.
+    private var waiting: [Transfer] = []
+    private var waitingHead = 0
+    private(set) var ramp: ConnectionRamp
+    /// A response (any status) has come back: the path to the server works.
+    private var anyResponse = false
+    private var proxyCache: (url: String, proxy: String?)?
 
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
 
-    init(maxConnections: Int, maxConcurrentStreams: Int, maxResponseBytes: Int) {
+    init(options: CurlTransportOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         curlGlobalInit
+        let maxConnections = max(1, options.maxConnections)
         guard let multi = curl_multi_init() else {
-            fatalError("curl_multi_init failed: libcurl could not allocate a multi handle")
+            throw TransportError(.other, "libcurl could not allocate a multi handle")
         }
         self.multi = multi
-        self.maxResponseBytes = maxResponseBytes
+        self.options = options
+        self.environment = environment
+        self.maxResponseBytes = max(1024, options.maxResponseBytes)
         self.maxIdleHandles = maxConnections
+        self.share = batch_curl_share_ssl_sessions().map { UnsafeMutableRawPointer($0) }
+        self.ramp = ConnectionRamp(
+            maxConnections: maxConnections, streamsPerConnection: max(1, options.maxConcurrentStreams),
+            burst: options.connectBurst)
         _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxConnections)
         _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxConnections)
-        _ = batch_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, batch_curl_pipe_multiplex)
-        _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, maxConcurrentStreams)
+        _ = batch_curl_multi_setopt_long(multi, CURLMOPT_PIPELINING, options.httpVersion == .http1_1 ? 0 : batch_curl_pipe_multiplex)
+        _ = batch_curl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, max(1, options.maxConcurrentStreams))
         driver = .allocate(capacity: 1)
         guard batch_curl_driver_open(driver, multi) == 0 else {
-            fatalError("could not create the HTTP event loop's epoll or eventfd descriptors (errno \(errno))")
+            let code = errno
+            driver.deallocate()
+            curl_multi_cleanup(multi)
+            if let share { curl_share_cleanup(share) }
+            throw TransportError(.other, "could not create the HTTP event loop's epoll or eventfd descriptors (errno \(code))")
         }
         let thread = Thread { [self] in run() }
         thread.name = "curl-event-loop"
@@ -169,31 +135,71 @@ final class CurlEventLoop: @unchecked Sendable {
 
             for command in pending {
                 switch command {
-                case .add(let transfer): start(transfer)
+                case .add(let transfer):
+                    transfer.loop = self
+                    waiting.append(transfer)
                 case .cancel(let transfer): abort(transfer)
                 }
             }
             if stopping { break }
 
-            batch_curl_driver_run_once(driver, 1000)
+            admitWaiting()
+            let waitMs = expireWaiting(nowMs: monotonicMs())
+            batch_curl_driver_run_once(driver, waitMs)
             collectCompletions()
         }
-        for transfer in Array(active.values) {
-            finish(transfer, .failure(TransportError(.shutdown, "the HTTP transport was shut down")))
-        }
+        let shutdownError = TransportError(.shutdown, "the HTTP transport was shut down")
+        for transfer in Array(active.values) { finish(transfer, .failure(shutdownError)) }
+        for transfer in waiting[waitingHead...] { transfer.complete(.failure(shutdownError)) }
+        waiting.removeAll()
+        waitingHead = 0
         lock.lock()
         let leftover = commands
         commands.removeAll()
         state = .stopped
         lock.unlock()
-        for case .add(let transfer) in leftover {
-            transfer.complete(.failure(TransportError(.shutdown, "the HTTP transport was shut down")))
-        }
+        for case .add(let transfer) in leftover { transfer.complete(.failure(shutdownError)) }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
+        if let share { curl_share_cleanup(share) }
         batch_curl_driver_close(driver)
         driver.deallocate()
         finished.signal()
+    }
+
+    /// Hands waiting requests to libcurl while the ramp has room.
+    private func admitWaiting() {
+        while waitingHead < waiting.count, active.count < ramp.capacity {
+            let transfer = waiting[waitingHead]
+            waitingHead += 1
+            start(transfer)
+        }
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead > 4_096, waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+    }
+
+    /// Fails waiting requests whose deadline passed; returns how long the loop may sleep (ms).
+    private func expireWaiting(nowMs: Int64) -> Int32 {
+        var sleep: Int64 = 1000
+        let index = waitingHead
+        // Deadlines are submission time plus one transport-wide duration, so the queue is
+        // nearly in deadline order: look at the front only.
+        while index < waiting.count {
+            let transfer = waiting[index]
+            guard transfer.deadlineMs <= nowMs else {
+                sleep = min(sleep, transfer.deadlineMs - nowMs)
+                break
+            }
+            waiting.remove(at: index)
+            transfer.complete(.failure(TransportError(
+                .timeout, "no complete response within the \(transfer.request.deadline) deadline (still waiting for a connection)")))
+        }
+        return Int32(max(0, sleep))
     }
 
     private func start(_ transfer: Transfer) {
@@ -201,12 +207,17 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.complete(.failure(TransportError(.cancelled, "the request was cancelled before it was sent")))
             return
         }
-        guard let easy = idleHandles.popLast() ?? EasyHandle() else {
+        let remainingMs = transfer.deadlineMs - monotonicMs()
+        guard remainingMs > 0 else {
+            transfer.complete(.failure(TransportError(.timeout, "no complete response within the \(transfer.request.deadline) deadline")))
+            return
+        }
+        guard let easy = acquireHandle() else {
             transfer.complete(.failure(TransportError(.other, "libcurl could not allocate a request handle")))
             return
         }
         transfer.easy = easy
-        if let problem = configure(easy, for: transfer) {
+        if let problem = configure(easy, for: transfer, timeoutMs: remainingMs) {
             finish(transfer, .failure(problem), added: false)
             return
         }
@@ -218,9 +229,28 @@ final class CurlEventLoop: @unchecked Sendable {
         active[easy.handle] = transfer
     }
 
+    /// A handle with the small receive buffer set: a pooled one when libcurl accepts the size
+    /// on it again, else a new one (see ``curlReceiveBufferBytes``).
+    private func acquireHandle() -> EasyHandle? {
+        while let easy = idleHandles.popLast() {
+            curl_easy_reset(easy.handle)
+            if batch_curl_easy_setopt_long(easy.handle, CURLOPT_BUFFERSIZE, curlReceiveBufferBytes) == CURLE_OK { return easy }
+            // It still holds a buffer of the old size: drop it (deinit frees it) and try the next.
+        }
+        guard let easy = EasyHandle(),
+              batch_curl_easy_setopt_long(easy.handle, CURLOPT_BUFFERSIZE, curlReceiveBufferBytes) == CURLE_OK else { return nil }
+        return easy
+    }
+
     private func abort(_ transfer: Transfer) {
-        guard let easy = transfer.easy, active[easy.handle] === transfer else { return }
-        finish(transfer, .failure(TransportError(.cancelled, "the request was cancelled; the transfer was aborted")))
+        if let easy = transfer.easy, active[easy.handle] === transfer {
+            finish(transfer, .failure(TransportError(.cancelled, "the request was cancelled; the transfer was aborted")))
+            return
+        }
+        if let index = waiting[waitingHead...].firstIndex(where: { $0 === transfer }) {
+            waiting.remove(at: index)
+            transfer.complete(.failure(TransportError(.cancelled, "the request was cancelled before it was sent")))
+        }
     }
 
     private func collectCompletions() {
@@ -232,40 +262,108 @@ final class CurlEventLoop: @unchecked Sendable {
             if code == CURLE_OK {
                 var status = 0
                 _ = batch_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+                anyResponse = true
                 let response = HTTPResponse(
                     status: status,
                     headers: HTTPHeaders(transfer.responseHeaders),
                     body: transfer.responseBody
                 )
                 finish(transfer, .success(response))
+            } else if shouldRequeueConnect(code, transfer) {
+                requeue(transfer)
             } else {
                 finish(transfer, .failure(transportError(code, transfer)))
             }
         }
+        admitWaiting()
     }
 
-    /// Detaches the transfer from libcurl, recycles its handle and resumes its caller.
-    private func finish(_ transfer: Transfer, _ result: Result<HTTPResponse, TransportError>, added: Bool = true) {
+    /// A connect that timed out while other connections to the server work is the ramp's
+    /// business (too many handshakes at once), not the request's: it goes back to the front of
+    /// the queue, at most twice, within its deadline, and the window shrinks.
+    private func shouldRequeueConnect(_ code: CURLcode, _ transfer: Transfer) -> Bool {
+        guard code == CURLE_OPERATION_TIMEDOUT, transfer.openedConnection, !transfer.attached,
+              transfer.connectRequeues < 2, !transfer.cancelRequested, anyResponse else { return false }
+        return transfer.deadlineMs - monotonicMs() > transfer.request.connectTimeout.wholeMilliseconds
+    }
+
+    private func requeue(_ transfer: Transfer) {
+        detach(transfer, timedOut: true)
+        transfer.connectRequeues += 1
+        if waitingHead > 0 {
+            waitingHead -= 1
+            waiting[waitingHead] = transfer
+        } else {
+            waiting.insert(transfer, at: 0)
+        }
+    }
+
+    /// Takes the transfer out of libcurl and recycles its handle, keeping the ramp's counts.
+    private func detach(_ transfer: Transfer, added: Bool = true, timedOut: Bool = false) {
         if let easy = transfer.easy {
             if added {
+                var version = 0
+                if transfer.attached { _ = batch_curl_easy_getinfo_long(easy.handle, CURLINFO_HTTP_VERSION, &version) }
                 active[easy.handle] = nil
                 _ = curl_multi_remove_handle(multi, easy.handle)
+                if transfer.attached { ramp.requestDetached(httpMajorVersion: version >= 3 ? 2 : (version > 0 ? 1 : 0)) }
             }
             transfer.easy = nil
-            curl_easy_reset(easy.handle)
             if idleHandles.count < maxIdleHandles { idleHandles.append(easy) }
         }
+        if transfer.openedConnection && !transfer.attached { ramp.connectFailed(timedOut: timedOut) }
+        transfer.openedConnection = false
+        transfer.attached = false
         if let list = transfer.headerList {
             curl_slist_free_all(list)
             transfer.headerList = nil
         }
         transfer.responseBody = []
         transfer.responseHeaders = []
+        transfer.bodyTooLarge = false
+    }
+
+    /// Detaches the transfer from libcurl, recycles its handle and resumes its caller.
+    private func finish(_ transfer: Transfer, _ result: Result<HTTPResponse, TransportError>, added: Bool = true) {
+        var connectTimedOut = false
+        if case .failure(let error) = result, error.kind == .timeout, transfer.openedConnection, !transfer.attached {
+            connectTimedOut = true
+        }
+        detach(transfer, added: added, timedOut: connectTimedOut)
         transfer.complete(result)
     }
 
+    // MARK: Callbacks from libcurl (event thread)
+
+    fileprivate func socketOpened(by transfer: Transfer) {
+        ramp.socketOpened()
+        if !transfer.openedConnection, !transfer.attached {
+            transfer.openedConnection = true
+            ramp.connectStarted()
+        }
+    }
+
+    fileprivate func socketClosed() { ramp.socketClosed() }
+
+    fileprivate func attached(_ transfer: Transfer) {
+        guard !transfer.attached else { return }
+        transfer.attached = true
+        if transfer.openedConnection { ramp.connectSucceeded() }
+        ramp.requestAttached()
+    }
+
+    // MARK: Options
+
+    /// The proxy for `url` from the environment (cached for the last URL's prefix).
+    private func proxy(for url: String) -> String? {
+        if let cache = proxyCache, url == cache.url { return cache.proxy }
+        let proxy = ProxySetting.proxy(for: url, environment: environment)
+        proxyCache = (url, proxy)
+        return proxy
+    }
+
     /// Sets every option for one request; returns an error if the request cannot be sent.
-    private func configure(_ easy: EasyHandle, for transfer: Transfer) -> TransportError? {
+    private func configure(_ easy: EasyHandle, for transfer: Transfer, timeoutMs: Int64) -> TransportError? {
         let h = easy.handle
         let request = transfer.request
         easy.errorBuffer[0] = 0
@@ -276,21 +374,39 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer)
         _ = batch_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         _ = batch_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(clamping: request.connectTimeout.wholeMilliseconds))
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(clamping: max(1, request.deadline.wholeMilliseconds)))
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION, batch_curl_http_version_2tls)
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(clamping: max(1, timeoutMs)))
+        _ = batch_curl_easy_setopt_long(
+            h, CURLOPT_HTTP_VERSION, options.httpVersion == .http1_1 ? batch_curl_http_version_1_1 : batch_curl_http_version_2tls)
         _ = batch_curl_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         _ = batch_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        // libcurl's smallest receive buffer, 1 KB (its default is 16 KB a handle): a chat answer
-        // of a few KB then takes a few reads, and at 1,024 requests in flight the buffers hold
-        // 1 MB instead of 16. Against 4 KB: 3 MB less peak RSS, no measurable CPU (compare.sh (e)).
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 1_024)
-        if request.url.lowercased().hasPrefix("https:") {
+        if let share { _ = batch_curl_easy_setopt_pointer(h, CURLOPT_SHARE, share) }
+        // An explicit proxy (or "" for none), decided from the environment as libcurl would.
+        _ = batch_curl_easy_setopt_string(h, CURLOPT_PROXY, proxy(for: request.url) ?? "")
+        if request.url.utf8.count > 5, request.url.prefix(6).lowercased() == "https:" {
             // Wait for a connection that may multiplex (HTTP/2) instead of opening many.
-            _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
+            if options.httpVersion != .http1_1 { _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1) }
+            // One certificate store for the whole process: libcurl caches the store it builds
+            // from a CA *file* (CURLOPT_CA_CACHE_TIMEOUT), but not when a CA *directory* is also
+            // set, as Debian's libcurl does by default (/etc/ssl/certs): then every new
+            // connection parses the whole system bundle again.
+            _ = batch_curl_easy_setopt_string(h, CURLOPT_CAPATH, nil)
+            if let caFile = options.caFile {
+                _ = batch_curl_easy_setopt_string(h, CURLOPT_CAINFO, caFile)
+            }
+            _ = batch_curl_easy_setopt_long(h, CURLOPT_CA_CACHE_TIMEOUT, -1)
         }
 
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        let loopContext = Unmanaged.passUnretained(self).toOpaque()
+        _ = batch_curl_easy_setopt_opensocket(h, openSocket)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, context)
+        _ = batch_curl_easy_setopt_closesocket(h, closeSocket)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_CLOSESOCKETDATA, loopContext)
+        _ = batch_curl_easy_setopt_prereq(h, requestAttached)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_PREREQDATA, context)
+
         switch request.method {
-        case .get where request.body.isEmpty:
+        case .get where transfer.bodyCount == 0:
             _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTPGET, 1)
         case .post:
             _ = batch_curl_easy_setopt_long(h, CURLOPT_POST, 1)
@@ -315,7 +431,6 @@ final class CurlEventLoop: @unchecked Sendable {
         transfer.headerList = list
         _ = batch_curl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, list)
 
-        let context = Unmanaged.passUnretained(transfer).toOpaque()
         _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_WRITEFUNCTION, writeBody)
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_WRITEDATA, context)
         _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_HEADERFUNCTION, writeHeader)
@@ -327,16 +442,22 @@ final class CurlEventLoop: @unchecked Sendable {
         let detail = transfer.easy.map(\.errorText).flatMap { $0.isEmpty ? nil : $0 }
             ?? String(cString: curl_easy_strerror(code))
         let suffix = "(curl error \(code.rawValue): \(detail))"
+        let viaProxy = proxy(for: transfer.request.url) != nil && !anyResponse
         switch code {
-        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
-             CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return TransportError(.tls, "the server's TLS certificate was refused \(suffix)")
+        case CURLE_SSL_CACERT_BADFILE:
+            return TransportError(.tls, "the CA certificates could not be loaded \(options.caFile.map { "from \($0) " } ?? "")\(suffix)")
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return TransportError(.proxy, "the proxy's host name could not be resolved \(suffix)")
+        case CURLE_COULDNT_CONNECT where viaProxy:
+            return TransportError(.proxy, "could not connect to the proxy \(suffix)")
+        case CURLE_RECV_ERROR where viaProxy && detail.contains("CONNECT"):
+            return TransportError(.proxy, "the proxy refused the tunnel \(suffix)")
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR:
             return TransportError(.connect, "could not connect to the server \(suffix)")
         case CURLE_OPERATION_TIMEDOUT:
-            var connectTime: curl_off_t = 0
-            if let easy = transfer.easy {
-                _ = batch_curl_easy_getinfo_off_t(easy.handle, CURLINFO_CONNECT_TIME_T, &connectTime)
-            }
-            if connectTime == 0 {
+            if transfer.openedConnection && !transfer.attached {
                 return TransportError(.timeout, "could not connect within \(transfer.request.connectTimeout) \(suffix)")
             }
             return TransportError(.timeout, "no complete response within the \(transfer.request.deadline) deadline \(suffix)")
@@ -353,7 +474,31 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 }
 
-// MARK: libcurl callbacks (run on the event thread, inside curl_multi_perform)
+// MARK: libcurl callbacks (run on the event thread, inside curl_multi_socket_action)
+
+/// Opens the socket of a new connection (as libcurl would) and counts it in the ramp.
+private let openSocket: curl_opensocket_callback = { context, _, address in
+    guard let context, let address else { return batch_curl_socket_bad }
+    let fd = socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+    guard fd >= 0 else { return batch_curl_socket_bad }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    transfer.loop?.socketOpened(by: transfer)
+    return fd
+}
+
+private let closeSocket: curl_closesocket_callback = { context, fd in
+    if let context { Unmanaged<CurlEventLoop>.fromOpaque(context).takeUnretainedValue().socketClosed() }
+    return close(fd)
+}
+
+/// The connection is up (new or reused) and the request is about to go out.
+private let requestAttached: curl_prereq_callback = { context, _, _, _, _ in
+    if let context {
+        let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+        transfer.loop?.attached(transfer)
+    }
+    return batch_curl_prereqfunc_ok
+}
 
 private let writeBody: batch_curl_data_callback = { data, size, count, context in
     let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()

@@ -25,18 +25,20 @@ public final class CurlTransport: HTTPTransport, Sendable {
     ///   - maxConnections: the most connections open at once, to all hosts together.
     ///   - maxConcurrentStreams: the most HTTP/2 streams multiplexed on one connection.
     ///   - maxResponseBytes: a response body larger than this fails the request.
-    public init(maxConnections: Int = 1024, maxConcurrentStreams: Int = 100, maxResponseBytes: Int = 64 << 20) {
-        loop = CurlEventLoop(
-            maxConnections: max(1, maxConnections),
-            maxConcurrentStreams: max(1, maxConcurrentStreams),
-            maxResponseBytes: max(1024, maxResponseBytes)
-        )
+    public convenience init(maxConnections: Int = 1024, maxConcurrentStreams: Int = 100, maxResponseBytes: Int = 64 << 20) throws {
+        try self.init(options: CurlTransportOptions(
+            maxConnections: maxConnections, maxConcurrentStreams: maxConcurrentStreams, maxResponseBytes: maxResponseBytes))
+    }
+
+    /// - Throws: ``TransportError`` when libcurl or the system cannot set up the event loop.
+    public init(options: CurlTransportOptions) throws {
+        loop = try CurlEventLoop(options: options)
     }
 
     deinit { loop.shutdown() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes)
+        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes, nowMs: monotonicMs())
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
                 transfer.onComplete = { continuation.resume(with: $0.mapError { $0 as any Error }) }
@@ -51,7 +53,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
     public func start(
         _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
     ) -> PendingExchange {
-        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes)
+        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes, nowMs: monotonicMs())
         transfer.onComplete = { completion($0.mapError { $0 as any Error }) }
         loop.submit(transfer)
         let loop = self.loop

@@ -135,7 +135,7 @@ public struct HTTPResponse: Sendable, Equatable {
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong, coarsely: enough to decide between retrying and stopping.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        fileprivate enum Base: String { case connect, timeout, reset, cancelled, invalidRequest, shutdown, other }
+        fileprivate enum Base: String { case connect, timeout, reset, cancelled, invalidRequest, shutdown, tls, proxy, other }
         fileprivate let base: Base
 
         /// The server could not be reached (refused, unresolvable, TLS handshake failed).
@@ -150,6 +150,12 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidRequest = Kind(base: .invalidRequest)
         /// The transport was shut down.
         public static let shutdown = Kind(base: .shutdown)
+        /// The server's certificate was refused (untrusted, expired, wrong name) or the CA file
+        /// cannot be read: retrying will not help.
+        public static let tls = Kind(base: .tls)
+        /// The proxy (`HTTPS_PROXY`) cannot be reached or refused the tunnel, before any request
+        /// had come through it.
+        public static let proxy = Kind(base: .proxy)
         /// Anything else.
         public static let other = Kind(base: .other)
 

@@ -42,6 +42,8 @@ import Foundation
 /// | 200 otherwise | success |
 /// | transport: connect failed, reset, deadline, cancelled, other | retry (`connect_failed`, `connection_reset`, `timeout`, `cancelled`, `transport_error`) |
 /// | transport: invalid URL | abort (`bad_url`) |
+/// | transport: certificate refused, CA file unreadable | abort (`tls_certificate`) |
+/// | transport: proxy unreachable before anything came through it | abort (`proxy`) |
 ///
 /// Waits are capped at `maxWait`. Whether content is a valid conversation is not checked here.
 public struct ResponseClassifier: Sendable {
@@ -88,6 +90,10 @@ public struct ResponseClassifier: Sendable {
         case .shutdown: return .retry(ProviderFailure(kind: "transport_shutdown", message: message))
         case .invalidRequest:
             return .abortRun(ProviderFailure(kind: "bad_url", message: "\(message): check --base-url"))
+        case .tls:
+            return .abortRun(ProviderFailure(kind: "tls_certificate", message: "\(message); if the server uses a private or corporate CA, pass it with --ca-cert FILE (or SSL_CERT_FILE)"))
+        case .proxy:
+            return .abortRun(ProviderFailure(kind: "proxy", message: "\(message); check HTTPS_PROXY / NO_PROXY"))
         default: return .retry(ProviderFailure(kind: "transport_error", message: message))
         }
     }

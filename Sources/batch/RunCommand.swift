@@ -41,8 +41,9 @@ struct RunCommand: AsyncParsableCommand {
         let recipe = try Recipe.load(path: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
-        // Check the key before creating anything, so a missing key leaves no ledger behind.
+        // Check the key and the CA file before creating anything, so neither leaves a ledger behind.
         _ = try RunSetup.apiKey(settings: runSettings)
+        _ = try RunSetup.transportOptions(settings: runSettings)
         let rows = try PlanSize.checked(num: num, shard: shard)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {

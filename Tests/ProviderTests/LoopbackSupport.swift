@@ -44,7 +44,7 @@ struct Loopback: Sendable {
         maxConnections: Int = 1024
     ) async throws -> Loopback {
         let server = try await SimulatorServer.start(config)
-        let transport = CurlTransport(maxConnections: maxConnections)
+        let transport = try CurlTransport(maxConnections: maxConnections)
         let client = ChatClient(transport: transport, config: ProviderConfig(
             baseURL: server.baseURL, apiKey: apiKey.map(APIKey.init), connectTimeout: .seconds(5), requestDeadline: deadline
         ))

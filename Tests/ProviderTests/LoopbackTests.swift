@@ -286,7 +286,7 @@ struct CurlTransportTests {
         let server = try await SimulatorServer.start(SimulatorConfig())
         let url = server.baseURL + "/chat/completions"
         try await server.stop()
-        let transport = CurlTransport()
+        let transport = try CurlTransport()
         defer { transport.shutdown() }
         await #expect {
             try await transport.send(HTTPRequest(url: url, body: chatBody(prompt: "x")))
@@ -296,8 +296,8 @@ struct CurlTransportTests {
     }
 
     @Test("an unusable URL aborts the run, naming --base-url")
-    func badURL() async {
-        let transport = CurlTransport()
+    func badURL() async throws {
+        let transport = try CurlTransport()
         defer { transport.shutdown() }
         let client = ChatClient(transport: transport, config: ProviderConfig(baseURL: "htp:/nowhere"))
         let outcome = await client.complete(body: [])
@@ -307,8 +307,8 @@ struct CurlTransportTests {
     }
 
     @Test("after shutdown, requests fail fast")
-    func afterShutdown() async {
-        let transport = CurlTransport()
+    func afterShutdown() async throws {
+        let transport = try CurlTransport()
         transport.shutdown()
         transport.shutdown()
         await #expect {
@@ -321,7 +321,7 @@ struct CurlTransportTests {
     @Test("shutting down fails requests in flight")
     func shutdownInFlight() async throws {
         let server = try await SimulatorServer.start(.always(.timeout))
-        let transport = CurlTransport()
+        let transport = try CurlTransport()
         let url = server.baseURL + "/chat/completions"
         let task = Task { try await transport.send(HTTPRequest(url: url, body: chatBody(prompt: "held"), deadline: .seconds(120))) }
         try await withTimeout { await server.waitForStats { $0.held == 1 } }
@@ -336,7 +336,7 @@ struct CurlTransportTests {
     @Test("4xx and 5xx are responses, not errors")
     func statusIsNotError() async throws {
         let server = try await SimulatorServer.start(SimulatorConfig())
-        let transport = CurlTransport()
+        let transport = try CurlTransport()
         let response = try await transport.send(HTTPRequest(url: server.rootURL + "/nope", method: .get))
         #expect(response.status == 404)
         #expect(response.headers["Content-Length"] == "\(response.body.count)")

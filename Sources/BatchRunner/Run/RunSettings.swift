@@ -31,6 +31,11 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var breakerThreshold: Int = 50
     /// Seed for backoff jitter; nil draws one.
     public var seed: UInt64?
+    /// A PEM file of certificate authorities to trust instead of the system's (`--ca-cert`);
+    /// nil: `SSL_CERT_FILE` or `CURL_CA_BUNDLE` from the environment, else the system bundle.
+    public var caCert: String?
+    /// "http1.1" to never speak HTTP/2 (`--http1.1`); nil: HTTP/2 over TLS when offered.
+    public var httpVersion: String?
 
     public init() {}
 }

@@ -56,12 +56,34 @@ public enum RunSetup {
         workingDirectory: String = FileManager.default.currentDirectoryPath
     ) throws -> (ChatClient, CurlTransport) {
         let key = try apiKey(settings: settings, environment: environment, workingDirectory: workingDirectory)
-        let transport = CurlTransport(maxConnections: max(16, settings.concurrency))
+        let transport = try CurlTransport(options: transportOptions(settings: settings, environment: environment))
         let config = ProviderConfig(
             baseURL: settings.baseURL, apiKey: key, apiKeyEnvName: settings.apiKeyEnv, headers: recipe.headers,
             connectTimeout: .milliseconds(settings.connectTimeoutMs), requestDeadline: .milliseconds(settings.requestDeadlineMs),
             maxRetryAfter: .milliseconds(settings.maxRetryAfterMs))
         return (ChatClient(transport: transport, config: config), transport)
+    }
+
+    /// How the transport connects for `settings`: the CA file from `--ca-cert`, else
+    /// `SSL_CERT_FILE` or `CURL_CA_BUNDLE`; HTTP/1.1 only with `--http1.1`. Throws when the CA
+    /// file named cannot be read, before anything is sent.
+    public static func transportOptions(
+        settings: RunSettings, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> CurlTransportOptions {
+        let named: (String, String)? = settings.caCert.map { ("--ca-cert", $0) }
+            ?? environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : ("SSL_CERT_FILE", $0) }
+            ?? environment["CURL_CA_BUNDLE"].flatMap { $0.isEmpty ? nil : ("CURL_CA_BUNDLE", $0) }
+        if let (source, path) = named {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  FileManager.default.isReadableFile(atPath: path) else {
+                throw RunSetupError("\(source) names \(path), which is not a readable file; give the PEM file of the certificate authorities to trust")
+            }
+        }
+        return CurlTransportOptions(
+            maxConnections: max(16, settings.concurrency),
+            caFile: named?.1,
+            httpVersion: settings.httpVersion == CurlTransportOptions.HTTPVersion.http1_1.rawValue ? .http1_1 : .automatic)
     }
 
     /// The API key for `settings`: from the variable `settings.apiKeyEnv` or a `.env` file; nil

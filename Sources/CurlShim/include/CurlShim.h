@@ -26,6 +26,15 @@ CURLcode batch_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **val
 
 CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
+/* Connection life-cycle callbacks: the transport counts connections and handshakes with them. */
+CURLcode batch_curl_easy_setopt_opensocket(CURL *handle, curl_opensocket_callback callback);
+CURLcode batch_curl_easy_setopt_closesocket(CURL *handle, curl_closesocket_callback callback);
+CURLcode batch_curl_easy_setopt_prereq(CURL *handle, curl_prereq_callback callback);
+
+/* A share object holding the TLS session cache, so every connection of the process can resume
+   a session (libcurl keeps sessions per easy handle otherwise). */
+CURLSH *batch_curl_share_ssl_sessions(void);
+
 /*
  * The event loop's I/O wait, in C because it is all system calls.
  *
@@ -56,8 +65,11 @@ void batch_curl_driver_run_once(batch_curl_driver *driver, int max_wait_ms);
 
 /* Constants that Swift imports awkwardly (macros with casts, or values whose type varies). */
 static const long batch_curl_http_version_2tls = CURL_HTTP_VERSION_2TLS;
+static const long batch_curl_http_version_1_1 = CURL_HTTP_VERSION_1_1;
 static const long batch_curl_pipe_multiplex = CURLPIPE_MULTIPLEX;
 static const long batch_curl_global_all = CURL_GLOBAL_ALL;
 static const int batch_curl_error_size = CURL_ERROR_SIZE;
+static const curl_socket_t batch_curl_socket_bad = CURL_SOCKET_BAD;
+static const int batch_curl_prereqfunc_ok = CURL_PREREQFUNC_OK;
 
 #endif

@@ -37,6 +37,12 @@ struct BenchTransportCommand: AsyncParsableCommand {
     @Flag(help: "Go through ChatClient and the response classifier, not the bare transport.")
     var client = false
 
+    @Option(help: ArgumentHelp("A PEM file of certificate authorities to trust (for an https --url).", valueName: "file"))
+    var caCert: String?
+
+    @Flag(name: .customLong("http1.1"), help: "HTTP/1.1 only, never HTTP/2.")
+    var http11 = false
+
     @Option(name: .customLong("sim-threads"), help: "Event-loop threads of the in-process simulator.")
     var simThreads = 1
 
@@ -56,7 +62,8 @@ struct BenchTransportCommand: AsyncParsableCommand {
             server = started
             baseURL = started.baseURL
         }
-        let transport = CurlTransport(maxConnections: maxConnections ?? concurrency)
+        let transport = try CurlTransport(options: CurlTransportOptions(
+            maxConnections: maxConnections ?? concurrency, caFile: caCert, httpVersion: http11 ? .http1_1 : .automatic))
         let chat = ChatClient(transport: transport, config: ProviderConfig(baseURL: baseURL, requestDeadline: .seconds(120)))
         let body = Self.requestBody(promptBytes: promptBytes)
 

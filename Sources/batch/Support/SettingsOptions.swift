@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import BatchRunner
 import Ledger
 
@@ -18,6 +19,12 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: "Largest backoff in seconds (default 180).") var backoffCap: Double?
     @Option(help: "Identical failures in a row that stop the run (default 50).") var breaker: Int?
     @Option(help: "Seed for retry jitter (default: random).") var seed: UInt64?
+    @Option(help: ArgumentHelp(
+        "A PEM file of certificate authorities to trust instead of the system's, for a corporate or private CA (default: SSL_CERT_FILE or CURL_CA_BUNDLE when set, else the system's).",
+        valueName: "file")) var caCert: String?
+    @Flag(name: .customLong("http1.1"), help: "Speak HTTP/1.1 only, never HTTP/2 (for proxies or gateways that break HTTP/2). Stored for resume; --no-http1.1 undoes it.")
+    var http11: Bool = false
+    @Flag(name: .customLong("no-http1.1"), help: .hidden) var noHttp11: Bool = false
 
     func validate() throws {
         if let concurrency, concurrency < 1 || concurrency > 4_096 { throw ValidationError("--concurrency must be between 1 and 4096") }
@@ -28,8 +35,12 @@ struct SettingsOptions: ParsableArguments {
         if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
             throw ValidationError("--base-url must start with http:// or https://, like https://openrouter.ai/api/v1")
         }
+        if let baseURL, let components = URLComponents(string: baseURL), components.user != nil || components.password != nil {
+            throw ValidationError("--base-url must not hold credentials (user:password@): they would be stored in the ledger. Put the key in the variable named by --api-key-env instead")
+        }
         if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
         if let breaker, breaker < 1 { throw ValidationError("--breaker must be at least 1") }
+        if http11 && noHttp11 { throw ValidationError("--http1.1 and --no-http1.1 contradict each other; give one") }
     }
 
     func apply(to settings: inout RunSettings) {
@@ -46,6 +57,9 @@ struct SettingsOptions: ParsableArguments {
         if let backoffCap { settings.backoffCapMs = Int64(backoffCap * 1_000) }
         if let breaker { settings.breakerThreshold = breaker }
         if let seed { settings.seed = seed }
+        if let caCert { settings.caCert = caCert }
+        if http11 { settings.httpVersion = "http1.1" }
+        if noHttp11 { settings.httpVersion = nil }
     }
 }
 

@@ -16,9 +16,20 @@ struct CrashTests {
     static let kills = Int(environment["BATCH_CRASH_KILLS"] ?? "") ?? 10
     static let seed = UInt64(environment["BATCH_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
     static let concurrency = 8
+    /// BATCH_CRASH_WIRE: "h2" or "h1" for HTTPS through nginx (HTTP/2, HTTP/1.1); plain HTTP otherwise.
+    static let wire = environment["BATCH_CRASH_WIRE"] ?? "http"
 
     @Test("a run killed with SIGKILL again and again and resumed each time exports every index exactly once")
     func killAndResume() async throws {
+        try await Self.killAndResume(wire: Self.wire, rows: Self.rows, kills: Self.kills)
+    }
+
+    @Test("the same over HTTPS HTTP/2 through nginx (short form)", .enabled(if: TLSFront.isAvailable && Self.wire == "http", "needs nginx; or the long form already runs over HTTPS"))
+    func killAndResumeHTTPS() async throws {
+        try await Self.killAndResume(wire: "h2", rows: 300, kills: 6)
+    }
+
+    static func killAndResume(wire: String, rows: Int, kills: Int) async throws {
         let dir = try TemporaryDirectory("crash")
         defer { dir.remove() }
         let log = dir.path("sim.jsonl")
@@ -26,14 +37,23 @@ struct CrashTests {
             "--seed", "\(Self.seed)", "--log", log, "--latency-ms", "50", "--latency-sigma", "0.5", "--retry-after", "1",
             "--fail-429", "0.02", "--fail-500", "0.03", "--fail-malformed", "0.03", "--fail-reset", "0.02",
         ])
+        var baseURL = sim.baseURL
+        var wireArguments: [String] = []
+        var tls: TLSFront?
+        if wire != "http" {
+            let front = try await TLSFront(upstreamRoot: sim.rootURL, directory: dir.path("tls"), accessLog: false)
+            tls = front
+            baseURL = (wire == "h1" ? front.h1Root : front.h2Root) + "/v1"
+            wireArguments = ["--ca-cert", front.caFile] + (wire == "h1" ? ["--http1.1"] : [])
+        }
         let ledger = dir.path("crash.db")
         var random = SeededRandom(seed: Self.seed)
-        var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(Self.rows)",
-                         "--concurrency", "\(Self.concurrency)", "--max-attempts", "100", "--base-url", sim.baseURL,
-                         "--seed", "\(Self.seed)"] + RunSupport.fastRetries
+        var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(rows)",
+                         "--concurrency", "\(Self.concurrency)", "--max-attempts", "100", "--base-url", baseURL,
+                         "--seed", "\(Self.seed)"] + wireArguments + RunSupport.fastRetries
         var killed = 0
         var doneAtKills: [Int] = []
-        while killed < Self.kills {
+        while killed < kills {
             let process = try BatchProcess(arguments)
             if random.next() % 4 == 0 {
                 // A moment during start-up: opening the ledger, releasing orphans, the first claims.
@@ -42,7 +62,7 @@ struct CrashTests {
                 // A moment mid-run: after a random number of further answers from the simulator
                 // (its log is read directly: cheap enough to poll, unlike a `batch status` process).
                 let before = Self.answers(log)
-                let target = before + 1 + Int(random.next() % UInt64(max(1, 2 * Self.rows / (Self.kills + 2))))
+                let target = before + 1 + Int(random.next() % UInt64(max(1, 2 * rows / (kills + 2))))
                 try await waitUntil { !process.process.isRunning || Self.answers(log) >= target }
             }
             guard process.process.isRunning else { break }  // finished before its kill: no more moments left
@@ -58,11 +78,11 @@ struct CrashTests {
         #expect(last.status == 0, "\(last.output)")
 
         let status = try await RunSupport.status([ledger])
-        #expect(RunSupport.int(status, "done") == Self.rows)
+        #expect(RunSupport.int(status, "done") == rows)
         #expect(RunSupport.int(status, "failed") == 0)
         let export = try await RunSupport.export([ledger], in: dir)
-        #expect(export.indices == (0..<Int64(Self.rows)).map { $0 }, "every index exactly once, in order")
-        #expect(export.lines.count == Self.rows)
+        #expect(export.indices == (0..<Int64(rows)).map { $0 }, "every index exactly once, in order")
+        #expect(export.lines.count == rows)
         let served = try RunSupport.servedOK(log)
         var foreign = 0
         for (line, index) in zip(export.lines, export.indices) {
@@ -73,10 +93,11 @@ struct CrashTests {
         let stats = try sim.stats()
         let requests = stats["requests"] as? Int ?? 0
         let okResponses = served.count
-        let wasted = okResponses - Self.rows
-        print("crash test: seed \(Self.seed), \(Self.rows) rows, \(killed) SIGKILLs (done at kills: \(doneAtKills)), \(requests) requests, \(okResponses) successful answers, \(wasted) successful answers lost to kills (bound \(killed * Self.concurrency)), 0 duplicates, 0 losses")
+        let wasted = okResponses - rows
+        print("crash test (\(wire)): seed \(Self.seed), \(rows) rows, \(killed) SIGKILLs (done at kills: \(doneAtKills)), \(requests) requests, \(okResponses) successful answers, \(wasted) successful answers lost to kills (bound \(killed * Self.concurrency)), 0 duplicates, 0 losses")
         #expect(wasted >= 0 && wasted <= killed * Self.concurrency)
-        #expect(killed >= min(Self.kills, 3))
+        #expect(killed >= min(kills, 3))
+        await tls?.stop()
         await sim.stop()
     }
 

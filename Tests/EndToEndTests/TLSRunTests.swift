@@ -92,29 +92,6 @@ struct TLSRunTests {
         await wire.stop()
     }
 
-    @Test("kill -9 during an HTTPS HTTP/2 run, then resume: every index exported exactly once")
-    func killAndResume() async throws {
-        let wire = try await Wire.start("tls-kill", ["--latency-ms", "30", "--latency-sigma", "0.5", "--seed", "9", "--fail-500", "0.03"])
-        let ledger = wire.dir.path("run.db")
-        var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "300", "--concurrency", "32",
-                         "--base-url", wire.tls.h2Root + "/v1", "--ca-cert", wire.tls.caFile, "--max-attempts", "50"] + RunSupport.fastRetries
-        var kills = 0
-        for target in [40, 110, 190] {
-            let process = try BatchProcess(arguments)
-            try await waitUntil { !process.process.isRunning || CrashTests.answers(wire.log) >= target }
-            guard process.process.isRunning else { break }
-            process.signal(SIGKILL)
-            #expect(await process.exitCode() == 128 + SIGKILL)
-            kills += 1
-            arguments = ["resume", "--ledger", ledger]
-        }
-        #expect(kills >= 2)
-        let last = try await runBatch(["resume", "--ledger", ledger])
-        #expect(last.status == 0, "\(last.output)")
-        try await wire.expectExportedExactlyOnce(300)
-        await wire.stop()
-    }
-
     @Test("a second signal over HTTPS abandons the requests in flight at once, every row pending again")
     func hardStop() async throws {
         let wire = try await Wire.start("tls-hard-stop", ["--latency-ms", "60000"])

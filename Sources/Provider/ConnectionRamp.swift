@@ -26,6 +26,8 @@ struct ConnectionRamp: Equatable {
     private(set) var attached = 0
     /// Handshakes allowed at once.
     private(set) var window: Int
+    /// Handshakes allowed at once when connections multiplex.
+    static let multiplexedConnects = 2
     /// True once requests were seen sharing connections (HTTP/2), false once a finished request
     /// reported HTTP/1.x; nil until then.
     private(set) var multiplexed: Bool?
@@ -43,11 +45,14 @@ struct ConnectionRamp: Equatable {
     /// connecting): every established connection's slots, one request for each connection
     /// still connecting (the one that opened it), and one for each new connection the window
     /// still allows. A connection carries more than one request only once it is up and known
-    /// to multiplex, so libcurl is never handed a crowd that it would spread over new connections.
+    /// to multiplex, so libcurl is never handed a crowd that it would spread over new connections;
+    /// and once connections multiplex, at most `multiplexedConnects` open at a time (each brings
+    /// a hundred streams, so a few suffice).
     var capacity: Int {
         let slots = multiplexed == true ? streamsPerConnection : 1
         let established = max(0, open - connecting)
-        let newConnects = max(0, min(window - connecting, maxConnections - open))
+        let connectLimit = multiplexed == true ? min(window, Self.multiplexedConnects) : window
+        let newConnects = max(0, min(connectLimit - connecting, maxConnections - open))
         let (product, overflow) = established.multipliedReportingOverflow(by: slots)
         return overflow ? Int.max / 4 : product + connecting + newConnects
     }

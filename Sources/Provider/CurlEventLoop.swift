@@ -40,6 +40,7 @@ final class CurlEventLoop: @unchecked Sendable {
     private let lock = NSLock()
     private var commands: [Command] = []
     private var state = State.running
+    private var statistics = ConnectionStatistics()
 
     // Event thread only.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
@@ -121,6 +122,13 @@ final class CurlEventLoop: @unchecked Sendable {
         guard wasRunning else { return }
         batch_curl_driver_wake(driver)
         if Thread.current !== thread { finished.wait() }
+    }
+
+    /// Connections opened so far and the most handshakes seen under way at once.
+    func connectionStatistics() -> ConnectionStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        return statistics
     }
 
     // MARK: Event thread
@@ -341,6 +349,11 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.openedConnection = true
             ramp.connectStarted()
         }
+        lock.lock()
+        statistics.socketsOpened += 1
+        statistics.peakConnecting = max(statistics.peakConnecting, ramp.connecting)
+        statistics.peakOpen = max(statistics.peakOpen, ramp.open)
+        lock.unlock()
     }
 
     fileprivate func socketClosed() { ramp.socketClosed() }

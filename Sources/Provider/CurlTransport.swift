@@ -60,6 +60,9 @@ public final class CurlTransport: HTTPTransport, Sendable {
         return PendingExchange { loop.cancel(transfer) }
     }
 
+    /// Connections opened so far and the most handshakes under way at once.
+    public var connectionStatistics: ConnectionStatistics { loop.connectionStatistics() }
+
     /// Stops the event thread and fails requests still in flight. Idempotent; blocks until
     /// the thread has released every libcurl handle.
     public func shutdown() { loop.shutdown() }

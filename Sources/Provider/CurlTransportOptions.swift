@@ -41,3 +41,15 @@ public struct CurlTransportOptions: Sendable, Equatable {
         self.connectBurst = connectBurst
     }
 }
+
+/// What a transport's connections did, for tests and benchmarks.
+public struct ConnectionStatistics: Sendable, Equatable {
+    /// Sockets opened for new connections (a dual-stack connect may open two for one).
+    public var socketsOpened = 0
+    /// The most connections seen open at once.
+    public var peakOpen = 0
+    /// The most TCP/TLS handshakes seen under way at once.
+    public var peakConnecting = 0
+
+    public init() {}
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # batch vs. nanochat's seed generator, side by side, against `batch simulate` on this machine.
 #
-# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f] [SEED_SCRIPT_PATH]
+# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f,g] [SEED_SCRIPT_PATH]
 #   SEED_SCRIPT_PATH defaults to ../shared/seed/gen_synthetic_data.py (relative to the repo root);
 #   when it is absent the seed side is skipped with a message.
 #   --quick       a few hundred rows per workload (CI); exits non-zero only on a gross regression:
@@ -21,13 +21,18 @@
 #   (d) simulator --rpm 600, concurrency 64, 3 minutes of rows (batch --rpm 600); seed for contrast
 #   (e) peak RSS at concurrency 1,024: 10k vs. 100k rows
 #   (f) a 1,000,000-row ledger with 900,000 done: resume time to first request; export rows/s
+#   (g) the real wire: HTTPS through nginx (ops/tls/tls-proxy.sh) in front of the simulator,
+#       300 ms: HTTP/2 at 256 and 1,024 in flight, HTTP/1.1 at 256 (and 1,024 in the full form),
+#       batch next to h2load (nghttp2's load generator) on the same wire, body and concurrency,
+#       as ratios; peak RSS at 1,024 over HTTP/2 for 10k vs. 100k rows (full form). Needs nginx
+#       and h2load (Debian: nginx-light, nghttp2-client).
 # Each tool runs under /usr/bin/time -v against a fresh simulator on a free port.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f" SEED="" BIN="" NOSEED=0
+QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f,g" SEED="" BIN="" NOSEED=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -35,7 +40,7 @@ while [ $# -gt 0 ]; do
         --no-seed) NOSEED=1 ;;
         --binary) BIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); BUILD=0; shift ;;
         --only) ONLY=$2; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 64 ;;
         *) SEED=$1 ;;
     esac
@@ -76,6 +81,7 @@ WORK=$(mktemp -d /tmp/batch-bench.XXXXXX)
 SIM_PID=""
 cleanup() {
     [ -n "$SIM_PID" ] && kill -TERM "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+    [ -d "$WORK/tls" ] && "$ROOT/ops/tls/tls-proxy.sh" stop "$WORK/tls" 2>/dev/null
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -143,7 +149,7 @@ run_batch() {
     local name=$1 rows=$2 conc=$3; shift 3
     rm -f "$WORK/$name.db"*
     timed "$name" "$BIN" run --ledger "$WORK/$name.db" --recipe "$RECIPE" --num "$rows" --concurrency "$conc" \
-        --base-url "$SIM_URL" --api-key-env BATCH_BENCH_UNSET_KEY "$@"
+        --base-url "${RUN_URL:-$SIM_URL}" --api-key-env BATCH_BENCH_UNSET_KEY "$@"
     [ $RC = 0 ] || { echo "batch run $name exited $RC:" >&2; tail -5 "$WORK/$name.err" >&2; }
     "$BIN" export --ledger "$WORK/$name.db" --output "$WORK/$name.jsonl" --metadata "$WORK/$name.meta.jsonl" >/dev/null 2>"$WORK/$name.export.err" \
         || { echo "export $name failed:" >&2; cat "$WORK/$name.export.err" >&2; }
@@ -216,8 +222,10 @@ echo "seed: ${SEED:-skipped}"
 
 if [ $QUICK = 1 ]; then
     A_ROWS=320 B_ROWS=4096 C_ROWS=200 D_SECONDS=30 E_SMALL=2000 E_LARGE=10000 F_ROWS=20000 F_DONE=18000
+    G_SPECS=${G_SPECS:-"h2:256:2048"}
 else
     A_ROWS=2000 B_ROWS=20000 C_ROWS=1000 D_SECONDS=180 E_SMALL=10000 E_LARGE=100000 F_ROWS=1000000 F_DONE=900000
+    G_SPECS=${G_SPECS:-"h2:256:10240 h2:1024:20480 h1:256:10240 h1:1024:20480 h2:1024:10240 h2:1024:102400"}
 fi
 
 # (a) ------------------------------------------------------------------------------------------
@@ -408,6 +416,55 @@ if want f; then
     echo
     echo "(polled with curl every ~5 ms; the figure includes up to one poll interval)"
     if [ $QUICK = 1 ] && [ -z "$first" ]; then fail_gross "(f): resume never sent a request"; fi
+fi
+
+# (g) ------------------------------------------------------------------------------------------
+if want g; then
+    echo
+    echo "### (g) the real wire: HTTPS through nginx, latency 300 ms, batch vs. h2load (same wire, body, concurrency)"
+    if ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
+        echo
+        echo "skipped: needs nginx and h2load (apt-get install nginx-light nghttp2-client)"
+        [ $QUICK = 1 ] && fail_gross "(g): nginx or h2load missing"
+    else
+        start_sim g --latency-ms 300
+        sim_port=${SIM_ROOT##*:}
+        "$ROOT/ops/tls/tls-proxy.sh" start "$WORK/tls" "$sim_port" >"$WORK/tls.out" || exit 70
+        H2_ROOT=$(sed -n 's/^h2 //p' "$WORK/tls.out"); H1_ROOT=$(sed -n 's/^h1 //p' "$WORK/tls.out"); CA=$(sed -n 's/^ca //p' "$WORK/tls.out")
+        # The request body of index 0, as batch sends it (12 KB: the knowledge base is in the prompt).
+        "$BIN" preview --recipe "$RECIPE" --index 0 --json | python3 -c 'import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.readline())["payload"], separators=(",", ":")))' >"$WORK/body.json"
+        echo
+        echo "request body: $(wc -c <"$WORK/body.json") bytes; nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(h2load --version 2>/dev/null | head -1)"
+        echo
+        echo "| wire | in flight | tool | rows | wall s | rows/s | % of ideal | CPU-s / 1k rows | peak RSS MB | lost | duplicated |"
+        echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for spec in $G_SPECS; do
+            IFS=: read -r proto conc rows <<<"$spec"
+            if [ "$proto" = h2 ]; then root=$H2_ROOT; extra=(); h2l=(-c $(( (conc + 63) / 64 )) -m 64); label="HTTPS HTTP/2"
+            else root=$H1_ROOT; extra=(--http1.1); h2l=(--h1 -c "$conc" -m 1); label="HTTPS HTTP/1.1"; fi
+            # h2load: the reference client
+            timed "g-$spec-h2load" h2load -n "$rows" "${h2l[@]}" -H 'content-type: application/json' -H 'authorization: Bearer bench' \
+                --data="$WORK/body.json" "$root/v1/chat/completions"
+            ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$WORK/g-$spec-h2load.out")
+            UNIQUE=${ok:-0} EXPORTED=${ok:-0} DUP="n/a"
+            record "g-$spec" h2load "$rows" "$conc" 0.3 >/dev/null
+            echo "| $label | $conc | h2load | $rows | $WALL | $RPS | $PCT | $CPK | $RSS_MB | $LOST | n/a |"
+            # batch
+            RUN_URL="$root/v1" run_batch "g-$spec-batch" "$rows" "$conc" --ca-cert "$CA" "${extra[@]}"
+            record "g-$spec" batch "$rows" "$conc" 0.3 >/dev/null
+            echo "| $label | $conc | batch | $rows | $WALL | $RPS | $PCT | $CPK | $RSS_MB | $LOST | $DUP |"
+            [ "$RC" = 0 ] || fail_gross "(g) $label $conc: batch exited $RC (a crash is 134 or 139)"
+            check_loss "(g) $label $conc"
+            awk -F'\t' -v wl="g-$spec" '$1 == wl && $2 == "batch" { br = $5; bc = $7; bm = $8 } $1 == wl && $2 == "h2load" { hr = $5; hc = $7; hm = $8 }
+                END { if (hr > 0) printf "%s\t%.1f%%\t%s\t%s\t%s\t%s\t%s\t%s\n", wl, 100 * br / hr, br, hr, bc, hc, bm, hm }' "$TSV" >>"$WORK/g.ratios"
+        done
+        stop_sim
+        "$ROOT/ops/tls/tls-proxy.sh" stop "$WORK/tls"
+        echo
+        echo "| workload | batch rows/s as % of h2load's | batch rows/s | h2load req/s | batch CPU-s/1k | h2load CPU-s/1k | batch RSS MB | h2load RSS MB |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$WORK/g.ratios"
+    fi
 fi
 
 echo

@@ -8,11 +8,8 @@
 #   ops/tls/connect-proxy.sh stop DIR
 set -euo pipefail
 
-# The server outlives this script: let it inherit no descriptor but the three standard ones (a
-# caller may watch a pipe or socket for this script's exit, as Foundation's Process does).
-for fd in $(ls /proc/$$/fd); do
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
-done
+. "$(dirname "$0")/lib.sh"
+close_inherited_descriptors
 
 die() { echo "connect-proxy: $*" >&2; exit 1; }
 
@@ -38,30 +35,19 @@ CONF
         chmod 666 "$dir/tinyproxy.log"
         tinyproxy -d -c "$dir/tinyproxy.conf" </dev/null >>"$dir/tinyproxy.out" 2>&1 &
         pid=$!
-        for _ in $(seq 1 200); do
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                echo "$pid" > "$dir/tinyproxy.pid.main"
-                echo "proxy http://127.0.0.1:$port"
-                echo "pid $pid"
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
+        if port_accepts "$port" "$pid"; then
+            echo "$pid" > "$dir/tinyproxy.pid.main"
+            echo "proxy http://127.0.0.1:$port"
+            echo "pid $pid"
+            return 0
+        fi
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
     die "tinyproxy did not start (see $dir/tinyproxy.out)"
 }
 
-stop() {
-    local dir=$1 pid
-    [ -f "$dir/tinyproxy.pid.main" ] || return 0
-    pid=$(cat "$dir/tinyproxy.pid.main")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    rm -f "$dir/tinyproxy.pid.main"
-}
+stop() { stop_by_pid_file "$1/tinyproxy.pid.main"; }
 
 case ${1:-} in
     start) [ $# -ge 2 ] || die "usage: $0 start DIR"; start "$2" ;;

@@ -22,23 +22,10 @@
 # Needs nginx (Debian: nginx-light) and openssl. Listens on loopback only.
 set -euo pipefail
 
-# The server outlives this script: let it inherit no descriptor but the three standard ones (a
-# caller may watch a pipe or socket for this script's exit, as Foundation's Process does).
-for fd in $(ls /proc/$$/fd); do
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true
-done
+. "$(dirname "$0")/lib.sh"
+close_inherited_descriptors
 
 die() { echo "tls-proxy: $*" >&2; exit 1; }
-
-wait_for_port() { # port: wait until something accepts on 127.0.0.1:port (bounded)
-    local port=$1 i
-    for i in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        kill -0 "$NGINX_PID" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
 
 make_certs() { # dir
     local dir=$1
@@ -126,7 +113,7 @@ CONF
         rm -f "$dir/nginx.pid"
         nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' </dev/null >>"$dir/nginx.out" 2>&1 &
         NGINX_PID=$!
-        if wait_for_port "$h2" && wait_for_port "$h1"; then
+        if port_accepts "$h2" "$NGINX_PID" && port_accepts "$h1" "$NGINX_PID"; then
             echo "$NGINX_PID" > "$dir/nginx.pid.main"
             echo "h2 https://127.0.0.1:$h2"
             echo "h1 https://127.0.0.1:$h1"
@@ -141,15 +128,7 @@ CONF
     die "no free port pair found for nginx"
 }
 
-stop() {
-    local dir=$1 pid
-    [ -f "$dir/nginx.pid.main" ] || return 0
-    pid=$(cat "$dir/nginx.pid.main")
-    kill -TERM "$pid" 2>/dev/null || true
-    # nginx's master exits after its worker: wait for the process to be gone (bounded).
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    rm -f "$dir/nginx.pid.main"
-}
+stop() { stop_by_pid_file "$1/nginx.pid.main"; }
 
 case ${1:-} in
     start) [ $# -ge 3 ] || die "usage: $0 start DIR UPSTREAM_PORT"; shift; start "$@" ;;

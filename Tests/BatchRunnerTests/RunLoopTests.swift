@@ -74,7 +74,7 @@ struct RunLoopTests {
         recipe = try Recipe.load(path: Fixtures.repositoryRoot.appendingPathComponent("recipes/nanochat-identity/recipe.json").path)
     }
 
-    func run(rows: Int64, settings: RunSettings, clock: VirtualClock, transport: ScriptedTransport) async throws -> (RunSummary, Ledger) {
+    func run(rows: Int64, settings: RunSettings, clock: VirtualClock, transport: any HTTPTransport) async throws -> (RunSummary, Ledger) {
         let ledger = try RunSetup.create(ledgerPath: dir.path("loop-\(UUID().uuidString).db"), recipe: recipe, num: rows, shard: nil,
                                          settings: settings, durability: .normal, nowMs: clock.nowMs())
         let client = ChatClient(transport: transport, config: ProviderConfig(baseURL: "http://127.0.0.1:1/v1"))

@@ -346,9 +346,11 @@ public final class BatchRun {
     }
 
     /// After a pass has judged every answer it received: stops a run in which nothing has
-    /// succeeded yet and enough attempts failed (see `CircuitBreaker.startupTripped`).
+    /// succeeded yet, enough attempts failed (see `CircuitBreaker.startupTripped`), and no
+    /// request is still out that could succeed. (At 1,024 in flight a provider's quick errors
+    /// come back before its first slow success; they must not stop a healthy run.)
     private func checkStartupBreaker() {
-        guard !stopping, breaker.startupTripped, let attempt = lastBreakerFailure else { return }
+        guard !stopping, inFlight.isEmpty, breaker.startupTripped, let attempt = lastBreakerFailure else { return }
         let kind = attempt.errorKind ?? "unknown"
         stop(.circuitOpen(kind: kind, count: breaker.failures, lastError: attempt.error ?? kind))
     }

@@ -11,7 +11,7 @@ final class QuickErrorsTransport: HTTPTransport, @unchecked Sendable {
     private let failFirst: Int
     private let wave: Int
     private var count = 0
-    private var held: [@Sendable (Result<HTTPResponse, any Error>) -> Void] = []
+    private var held: [Int: @Sendable (Result<HTTPResponse, any Error>) -> Void] = [:]
 
     init(failFirst: Int, wave: Int) {
         self.failFirst = failFirst
@@ -21,20 +21,24 @@ final class QuickErrorsTransport: HTTPTransport, @unchecked Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse { ScriptedTransport.success(0) }
 
     func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void) -> PendingExchange {
-        let (n, release): (Int, [@Sendable (Result<HTTPResponse, any Error>) -> Void]) = lock.withLock {
+        let (n, release): (Int, [Int: @Sendable (Result<HTTPResponse, any Error>) -> Void]) = lock.withLock {
             count += 1
-            if count > failFirst && count <= wave { held.append(completion); return (count, []) }
-            let release = count > wave ? held : []
-            if count > wave { held = [] }
+            if count > failFirst && count <= wave { held[count] = completion; return (count, [:]) }
+            let release = count > wave ? held : [:]
+            if count > wave { held = [:] }
             return (count, release)
         }
-        for (offset, complete) in release.enumerated() { complete(.success(ScriptedTransport.success(10_000 + offset))) }
+        for (id, complete) in release { complete(.success(ScriptedTransport.success(10_000 + id))) }
         if n <= failFirst {
             completion(.success(HTTPResponse(status: 500, body: Array(#"{"error": {"code": 500, "message": "boom"}}"#.utf8))))
         } else if n > wave {
             completion(.success(ScriptedTransport.success(n)))
         }
-        return PendingExchange {}
+        return PendingExchange { [self] in
+            // An abandoned request ends as a cancelled one, as a real transport's does.
+            let complete = lock.withLock { held.removeValue(forKey: n) }
+            complete?(.failure(TransportError(.cancelled, "cancelled")))
+        }
     }
 }
 
@@ -47,8 +51,18 @@ extension RunLoopTests {
         settings.concurrency = 32
         settings.seed = 1
         settings.backoffBaseMs = 1_000
-        let (summary, ledger) = try await run(rows: 32, settings: settings, clock: clock, transport: transport)
-        #expect(summary.reason == .finished, "\(summary.reason)")
-        #expect(try ledger.counts().done == 32)
+        // A guard, not a wait: with the breaker tripped, the held requests would be waited for
+        // until this fails the test.
+        let done: Int = try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                let (summary, ledger) = try await run(rows: 32, settings: settings, clock: clock, transport: transport)
+                #expect(summary.reason == .finished, "\(summary.reason)")
+                return try ledger.counts().done
+            }
+            group.addTask { try await Task.sleep(for: .seconds(60)); return nil }
+            defer { group.cancelAll() }
+            return try await group.next()! ?? -1
+        }
+        #expect(done == 32, "-1: the run did not finish within the guard's 60 s")
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Provider
+import Recipe
 import Testing
+import TestSupport
 @testable import BatchRunner
 
 /// A provider whose errors come back at once while its successes take a while, as real ones do:
@@ -42,27 +44,47 @@ final class QuickErrorsTransport: HTTPTransport, @unchecked Sendable {
     }
 }
 
-extension RunLoopTests {
+@Suite("The start-up breaker, with virtual time")
+struct StartupBreakerTests {
     @Test("quick errors while requests are still out do not trip the start-up breaker; a success may yet come")
     func quickErrorsBeforeFirstSuccess() async throws {
+        let dir = try TemporaryDirectory("startup-breaker")
+        defer { dir.remove() }
+        let recipe = try Recipe.load(path: Fixtures.repositoryRoot.appendingPathComponent("recipes/nanochat-identity/recipe.json").path)
         let clock = VirtualClock()
-        let transport = QuickErrorsTransport(failFirst: 20, wave: 32)
         var settings = RunSettings()
         settings.concurrency = 32
         settings.seed = 1
         settings.backoffBaseMs = 1_000
+        let ledger = try RunSetup.create(ledgerPath: dir.path("run.db"), recipe: recipe, num: 32, shard: nil,
+                                         settings: settings, durability: .normal, nowMs: clock.nowMs())
+        let client = ChatClient(transport: QuickErrorsTransport(failFirst: 20, wave: 32), config: ProviderConfig(baseURL: "http://127.0.0.1:1/v1"))
+        let batch = Unchecked(BatchRun(ledger: ledger, recipe: recipe, client: client, settings: settings, clock: clock))
         // A guard, not a wait: with the breaker tripped, the held requests would be waited for
         // until this fails the test.
-        let done: Int = try await withThrowingTaskGroup(of: Int?.self) { group in
-            group.addTask {
-                let (summary, ledger) = try await run(rows: 32, settings: settings, clock: clock, transport: transport)
-                #expect(summary.reason == .finished, "\(summary.reason)")
-                return try ledger.counts().done
-            }
-            group.addTask { try await Task.sleep(for: .seconds(60)); return nil }
-            defer { group.cancelAll() }
-            return try await group.next()! ?? -1
+        let reason: StopReason? = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            Task { once.resume(try? await batch.value.run().reason) }
+            Task { try? await Task.sleep(for: .seconds(60)); once.resume(nil) }
         }
-        #expect(done == 32, "-1: the run did not finish within the guard's 60 s")
+        #expect(reason == .finished, "nil: the run did not finish within the guard's 60 s")
+        #expect(try ledger.counts().done == 32)
+    }
+}
+
+/// Hands a value that is used by one task at a time to a child task.
+private struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Resumes a continuation with the first value given; later ones are dropped.
+private final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Value, Never>?
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = continuation }
+    func resume(_ value: Value) {
+        let pending = lock.withLock { () -> CheckedContinuation<Value, Never>? in defer { continuation = nil }; return continuation }
+        pending?.resume(returning: value)
     }
 }

@@ -19,8 +19,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The ledger file to create. {shard} is replaced by the shard index.", valueName: "path"))
     var ledger: String
-    @Option(help: ArgumentHelp("The recipe (JSON); see recipes/README.md.", valueName: "path"))
-    var recipe: String = "recipes/nanochat-identity/recipe.json"
+    @Option(help: ArgumentHelp("The recipe (JSON); see recipes/README.md. Default: the built-in nanochat-identity recipe (`batch recipe init DIR` writes an editable copy).", valueName: "path"))
+    var recipe: String?
     @Option(help: ArgumentHelp("A knowledge file to use instead of the recipe's.", valueName: "path"))
     var knowledge: String?
     @Option(help: "How many conversations: indices 0..<N.") var num: Int64
@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let shard = try shardFromFlagOrSlurm(shard)
         let path = try resolveLedgerPath(ledger, shard: shard)
-        let recipe = try Recipe.load(path: recipe, knowledgePath: knowledge)
+        let recipe = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
         // Check the key and the CA file before creating anything, so neither leaves a ledger behind.

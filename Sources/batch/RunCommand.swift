@@ -45,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = try RunSetup.apiKey(settings: runSettings)
         _ = try RunSetup.transportOptions(settings: runSettings)
         let rows = try PlanSize.checked(num: num, shard: shard)
+        try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {
                 try RunSetup.create(
@@ -103,6 +104,18 @@ struct RetryCommand: AsyncParsableCommand {
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
+    }
+}
+
+/// Creates the folder a new ledger goes in (`runs/` of `--ledger runs/identity.db`), as the
+/// README's commands expect; says what to fix when it cannot.
+func createFolder(of ledgerPath: String) throws {
+    let folder = (ledgerPath as NSString).deletingLastPathComponent
+    guard !folder.isEmpty else { return }
+    do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    } catch {
+        throw ValidationError("cannot create the folder \(folder) for the ledger \(ledgerPath): \(error.localizedDescription); choose a writable place with --ledger")
     }
 }
 

@@ -5,10 +5,15 @@
 # `make install` call it; it does nothing when everything is there.
 set -euo pipefail
 
+# Installed, not merely known: `dpkg -s` also succeeds for a removed package whose
+# configuration files remain. pkg-config is checked as a package too: with pkgconf installed,
+# the command stays after the package is removed.
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' ok installed$'; }
+
 need=()
-dpkg -s libsqlite3-dev >/dev/null 2>&1 || need+=(libsqlite3-dev)
-dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
-command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+installed libsqlite3-dev || need+=(libsqlite3-dev)
+installed libcurl4-openssl-dev || need+=(libcurl4-openssl-dev)
+installed pkg-config || need+=(pkg-config)
 # The real wire in the tests and the benchmark: nginx terminating TLS (HTTP/2 and HTTP/1.1),
 # openssl for the throwaway CA, tinyproxy for HTTPS_PROXY, h2load as the reference client.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)

@@ -45,6 +45,12 @@ enum RunDriver {
         }
     }
 
+    /// A budget to suggest after `budget` was reached: twice it, at least one credit more.
+    static func raisedBudget(_ budget: Double) -> String {
+        let raised = max(budget * 2, budget + 1)
+        return raised == raised.rounded() ? String(Int(raised)) : String(format: "%.2f", raised)
+    }
+
     static func summaryText(_ s: RunSummary, ledger: String) -> String {
         let c = s.counts
         let batch = Invocation.command
@@ -63,7 +69,7 @@ enum RunDriver {
         case .aborted(let message):
             lines.append("stopped: \(message). Every row is resumable: fix that, then `\(batch) resume --ledger \(ledger)`")
         case .budgetReached(let cost, let budget):
-            lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and `%@ resume --ledger %@ --max-cost N`", cost, budget, batch, ledger))
+            lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and resume, e.g. `%@ resume --ledger %@ --max-cost %@`", cost, budget, batch, ledger, raisedBudget(budget)))
         case .circuitOpen(let kind, let count, let lastError):
             lines.append("stopped by the circuit breaker: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `\(batch) resume --ledger \(ledger)`")
         }

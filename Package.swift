@@ -32,7 +32,10 @@ let package = Package(
         .executableTarget(name: "embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         // Recipe, Python-compatible sampler, prompt, conversation validation, JSONL lines.
-        .target(name: "Recipe"),
+        .target(name: "Recipe", plugins: ["EmbedRecipe"]),
+        // Build-time tool: embeds recipes/nanochat-identity/ (the built-in recipe) into the Recipe module.
+        .executableTarget(name: "embed-recipe"),
+        .plugin(name: "EmbedRecipe", capability: .buildTool(), dependencies: ["embed-recipe"]),
         // HTTP transport on libcurl, chat-completions client, response classification.
         .target(name: "Provider", dependencies: ["CurlShim", logging]),
         // OpenAI-compatible test server behind `batch simulate`.

@@ -27,23 +27,25 @@ public enum APIKeyResolver {
 
     /// - Parameters:
     ///   - envName: the variable that holds the key (`--api-key-env`).
-    ///   - environment: the process environment (injected for tests).
-    ///   - dotEnvDirectory: where to look for `.env` (the working directory).
+    ///   - environment: the process environment (injected for tests); it wins over `.env`.
+    ///   - dotEnvDirectory: where the search for `.env` starts (the working directory); the
+    ///     nearest `.env` in it or a folder above it is read, as python-dotenv's `find_dotenv`.
     public static func resolve(envName: String, environment: [String: String], dotEnvDirectory: String) throws -> APIKey {
         if let value = environment[envName]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
             return try checked(value, envName: envName, source: "the environment variable \(envName)")
         }
-        let path = URL(fileURLWithPath: dotEnvDirectory).appendingPathComponent(".env").path
-        if let data = FileManager.default.contents(atPath: path) {
+        let found = DotEnv.find(from: dotEnvDirectory)
+        if let path = found, let data = FileManager.default.contents(atPath: path) {
             let text = String(decoding: data, as: UTF8.self)
             if let value = DotEnv.parse(text)[envName], !value.isEmpty {
                 return try checked(value, envName: envName, source: "\(envName) in \(path)")
             }
         }
+        let looked = found.map { "in \($0)" } ?? "in a .env file in \(dotEnvDirectory) or any folder above it"
         throw APIKeyError(envName: envName, message: """
-            no API key: \(envName) is not set in the environment or in \(path). \
+            no API key: \(envName) is not set in the environment or \(looked). \
             Set it with `export \(envName)=...`, or put the line `\(envName)=...` in .env in the \
-            working directory. To try batch without a key, run `batch demo`, or point --base-url \
+            working directory or a folder above it. To try batch without a key, run `batch demo`, or point --base-url \
             at a local `batch simulate` server.
             """)
     }
@@ -69,6 +71,22 @@ extension APIKeyResolver {
 /// A `.env` file, as python-dotenv reads it: `KEY=VALUE` lines, an optional `export ` prefix,
 /// single or double quotes, `#` comments (whole lines, or after an unquoted value).
 public enum DotEnv {
+    /// The nearest `.env` file in `directory` or a folder above it, as python-dotenv's
+    /// `find_dotenv` finds it: the first regular file named `.env` on the way up to `/`.
+    public static func find(from directory: String) -> String? {
+        var folder = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            let candidate = folder.appendingPathComponent(".env").path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return candidate
+            }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { return nil }
+            folder = parent
+        }
+    }
+
     public static func parse(_ text: String) -> [String: String] {
         var result: [String: String] = [:]
         for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {

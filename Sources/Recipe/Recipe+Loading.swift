@@ -156,7 +156,7 @@ extension Recipe {
         return (folder as NSString).appendingPathComponent(name)
     }
 
-    private static func readText(
+    static func readText(
         _ path: String, recipe: String, field: String?, what: String, note: String? = nil
     ) throws(RecipeError) -> String {
         var isDirectory: ObjCBool = false

@@ -20,6 +20,7 @@ struct Batch: AsyncParsableCommand {
             StatusCommand.self,
             ExportCommand.self,
             PreviewCommand.self,
+            RecipeCommand.self,
             SimulateCommand.self,
             BenchCommand.self,
         ]

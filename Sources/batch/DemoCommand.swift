@@ -15,7 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("Where to put the ledger and the export.", valueName: "dir")) var outputDir = "batch-demo"
-    @Option(help: ArgumentHelp("The recipe.", valueName: "path")) var recipe = "recipes/nanochat-identity/recipe.json"
+    @Option(help: ArgumentHelp("The recipe. Default: the built-in nanochat-identity recipe.", valueName: "path")) var recipe: String?
     @Option(help: "How many conversations.") var num: Int64 = 200
     @Option(help: "Requests in flight at once.") var concurrency = 32
     @Option(help: "The simulator's median latency in milliseconds.") var latencyMs = 100
@@ -23,10 +23,7 @@ struct DemoCommand: AsyncParsableCommand {
     var faultRate = 0.03
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: recipe) else {
-            throw ValidationError("no recipe at \(recipe); run the demo from the repository's root, or pass --recipe PATH")
-        }
-        let loaded = try Recipe.load(path: recipe)
+        let loaded = try Recipe.load(pathOrBuiltIn: recipe)
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let ledgerPath = outputDir + "/demo.db", output = outputDir + "/demo.jsonl", metadata = outputDir + "/demo.meta.jsonl"
         for file in [ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm", ledgerPath + ".lock", output, metadata] {
@@ -62,6 +59,8 @@ struct DemoCommand: AsyncParsableCommand {
         try await server.stop()
 
         let report = try Exporter.export(ledgers: [ledgerPath], output: output, metadata: metadata, format: .messages)
+        let batch = Invocation.command
+        let note = Invocation.isOnPath ? "" : "\n\n(batch is not on the PATH yet: make install, in the repository, puts it there.)"
         let firstLine = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
         print("""
 
@@ -74,8 +73,11 @@ struct DemoCommand: AsyncParsableCommand {
 
             first line: \(firstLine.prefix(160))\(firstLine.count > 160 ? "..." : "")
 
-            Next: `batch status --ledger \(ledgerPath)`, `batch preview --index 0`, and for real data
-            `export OPENROUTER_API_KEY=...; batch run --ledger runs/identity.db --num 1000`.
+            Next:
+              \(batch) status --ledger \(ledgerPath)
+              \(batch) preview --index 0
+              \(batch) recipe init my-recipe
+              export OPENROUTER_API_KEY=...; \(batch) run --ledger runs/identity.db --num 1000\(note)
             """)
         if let rowsFailed { throw rowsFailed }
     }

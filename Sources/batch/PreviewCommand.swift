@@ -13,13 +13,13 @@ struct PreviewCommand: AsyncParsableCommand {
         With --json each index is one JSON object per line, with the keys index, topic, persona, dynamic, first_message_examples, prompt and payload (the full request body).
 
         Examples:
-          batch preview --recipe recipes/nanochat-identity/recipe.json --index 7
+          batch preview --index 7
           batch preview --recipe my-recipe/recipe.json --index 0-99 --json > p.jsonl
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The recipe file (JSON).", valueName: "path"))
-    var recipe: String
+    @Option(name: .long, help: ArgumentHelp("The recipe file (JSON). Default: the built-in nanochat-identity recipe.", valueName: "path"))
+    var recipe: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "One index N, or an inclusive range A-B; from 0 to 9223372036854775807 (2^63-1).",
@@ -48,7 +48,7 @@ struct PreviewCommand: AsyncParsableCommand {
         let range = try IndexRange(parsing: index)
         let loaded: Recipe
         do {
-            loaded = try Recipe.load(path: recipe, knowledgePath: knowledge)
+            loaded = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         } catch {
             FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
             throw ExitCode.failure

@@ -19,8 +19,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The ledger file to create. {shard} is replaced by the shard index.", valueName: "path"))
     var ledger: String
-    @Option(help: ArgumentHelp("The recipe (JSON); see recipes/README.md.", valueName: "path"))
-    var recipe: String = "recipes/nanochat-identity/recipe.json"
+    @Option(help: ArgumentHelp("The recipe (JSON); see recipes/README.md. Default: the built-in nanochat-identity recipe (`batch recipe init DIR` writes an editable copy).", valueName: "path"))
+    var recipe: String?
     @Option(help: ArgumentHelp("A knowledge file to use instead of the recipe's.", valueName: "path"))
     var knowledge: String?
     @Option(help: "How many conversations: indices 0..<N.") var num: Int64
@@ -38,13 +38,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let shard = try shardFromFlagOrSlurm(shard)
         let path = try resolveLedgerPath(ledger, shard: shard)
-        let recipe = try Recipe.load(path: recipe, knowledgePath: knowledge)
+        let recipe = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
         // Check the key and the CA file before creating anything, so neither leaves a ledger behind.
         _ = try RunSetup.apiKey(settings: runSettings)
         _ = try RunSetup.transportOptions(settings: runSettings)
         let rows = try PlanSize.checked(num: num, shard: shard)
+        try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {
                 try RunSetup.create(
@@ -103,6 +104,18 @@ struct RetryCommand: AsyncParsableCommand {
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
+    }
+}
+
+/// Creates the folder a new ledger goes in (`runs/` of `--ledger runs/identity.db`), as the
+/// README's commands expect; says what to fix when it cannot.
+func createFolder(of ledgerPath: String) throws {
+    let folder = (ledgerPath as NSString).deletingLastPathComponent
+    guard !folder.isEmpty else { return }
+    do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    } catch {
+        throw ValidationError("cannot create the folder \(folder) for the ledger \(ledgerPath): \(error.localizedDescription); choose a writable place with --ledger")
     }
 }
 

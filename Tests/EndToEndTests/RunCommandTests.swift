@@ -256,6 +256,7 @@ struct RunCommandTests {
                                       "--max-cost", "0.02", "--base-url", sim.baseURL] + RunSupport.fastRetries)
         #expect(run.status == 4, "\(run.output)")
         #expect(run.stderr.contains("reached --max-cost"))
+        #expect(run.stderr.contains("resume --ledger \(ledger) --max-cost 1.02`"), "the hint names a budget, not a placeholder: \(run.stderr)")
         let stopped = try await RunSupport.status([ledger])
         let cost = stopped["cost"] as? Double ?? 0
         #expect(cost >= 0.02 && RunSupport.int(stopped, "done") < 200 && RunSupport.int(stopped, "in_flight") == 0)

@@ -29,6 +29,33 @@ struct APIKeyTests {
         #expect(key.value == secret)
     }
 
+    @Test("a .env in a folder above the working directory is found, as python-dotenv's find_dotenv")
+    func dotEnvUpward() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let deep = dir.path("project/runs/today")
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        try "OPENROUTER_API_KEY=\(secret)\n".write(toFile: dir.path("project/.env"), atomically: true, encoding: .utf8)
+        let key = try APIKeyResolver.resolve(envName: "OPENROUTER_API_KEY", environment: [:], dotEnvDirectory: deep)
+        #expect(key.value == secret)
+        #expect(DotEnv.find(from: deep) == dir.url.standardizedFileURL.path + "/project/.env")
+        // The environment still wins over a .env found above.
+        let fromEnvironment = try APIKeyResolver.resolve(envName: "OPENROUTER_API_KEY", environment: ["OPENROUTER_API_KEY": "env-key"], dotEnvDirectory: deep)
+        #expect(fromEnvironment.value == "env-key")
+    }
+
+    @Test("the nearest .env wins over one further up; a folder named .env is skipped")
+    func dotEnvNearest() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let inner = dir.path("a/b")
+        try FileManager.default.createDirectory(atPath: inner + "/.env", withIntermediateDirectories: true)
+        try "OPENROUTER_API_KEY=outer\n".write(toFile: dir.path(".env"), atomically: true, encoding: .utf8)
+        try "OPENROUTER_API_KEY=middle\n".write(toFile: dir.path("a/.env"), atomically: true, encoding: .utf8)
+        let key = try APIKeyResolver.resolve(envName: "OPENROUTER_API_KEY", environment: [:], dotEnvDirectory: inner)
+        #expect(key.value == "middle")
+    }
+
     @Test(".env lines parse like python-dotenv", arguments: [
         ("KEY=plain", "plain"),
         ("KEY = spaced ", "spaced"),

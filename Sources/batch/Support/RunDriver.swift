@@ -45,8 +45,16 @@ enum RunDriver {
         }
     }
 
+    /// A budget to suggest after `budget` was reached: twice it, at least one credit more.
+    static func raisedBudget(_ budget: Double) -> String {
+        let raised = max(budget * 2, budget + 1)
+        return raised == raised.rounded() ? String(Int(raised)) : String(format: "%.2f", raised)
+    }
+
     static func summaryText(_ s: RunSummary, ledger: String) -> String {
         let c = s.counts
+        let batch = Invocation.command
+        let export = (ledger.hasSuffix(".db") ? String(ledger.dropLast(3)) : ledger) + ".jsonl"
         var lines = [String(
             format: "%ld rows: %ld done, %ld failed, %ld pending; %ld requests in %@; %ld+%ld tokens; cost %.4f",
             c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, Progress.duration(Double(s.elapsedMs) / 1_000),
@@ -54,16 +62,16 @@ enum RunDriver {
         switch s.reason {
         case .finished:
             lines.append(c.failed > 0
-                ? "finished with \(c.failed) failed rows (exit code \(BatchExitCode.rowsFailed)): see `batch status --ledger \(ledger)`, rerun them with `batch retry --ledger \(ledger)`"
-                : "finished: export with `batch export --ledger \(ledger) --output FILE.jsonl`")
+                ? "finished with \(c.failed) failed rows (exit code \(BatchExitCode.rowsFailed)): see `\(batch) status --ledger \(ledger)`, rerun them with `\(batch) retry --ledger \(ledger)`"
+                : "finished: export with `\(batch) export --ledger \(ledger) --output \(export)`")
         case .interrupted(let signal):
-            lines.append("stopped by signal \(signal); \(s.released) rows in flight went back to pending. Continue with `batch resume --ledger \(ledger)`")
+            lines.append("stopped by signal \(signal); \(s.released) rows in flight went back to pending. Continue with `\(batch) resume --ledger \(ledger)`")
         case .aborted(let message):
-            lines.append("stopped: \(message). Every row is resumable: fix that, then `batch resume --ledger \(ledger)`")
+            lines.append("stopped: \(message). Every row is resumable: fix that, then `\(batch) resume --ledger \(ledger)`")
         case .budgetReached(let cost, let budget):
-            lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and `batch resume --ledger %@ --max-cost N`", cost, budget, ledger))
+            lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and resume, e.g. `%@ resume --ledger %@ --max-cost %@`", cost, budget, batch, ledger, raisedBudget(budget)))
         case .circuitOpen(let kind, let count, let lastError):
-            lines.append("stopped by the circuit breaker: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `batch resume --ledger \(ledger)`")
+            lines.append("stopped by the circuit breaker: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `\(batch) resume --ledger \(ledger)`")
         }
         return lines.joined(separator: "\n")
     }

@@ -27,7 +27,7 @@ struct ConnectionRamp: Equatable {
     /// Handshakes allowed at once.
     private(set) var window: Int
     /// Handshakes allowed at once when connections multiplex.
-    static let multiplexedConnects = 2
+    static let multiplexedConnects = 4
     /// True once requests were seen sharing connections (HTTP/2), false once a finished request
     /// reported HTTP/1.x; nil until then.
     private(set) var multiplexed: Bool?
@@ -47,7 +47,7 @@ struct ConnectionRamp: Equatable {
     /// still allows. A connection carries more than one request only once it is up and known
     /// to multiplex, so libcurl is never handed a crowd that it would spread over new connections;
     /// and once connections multiplex, at most `multiplexedConnects` open at a time (each brings
-    /// a hundred streams, so a few suffice).
+    /// its streams, 16 by default, so a few at a time suffice).
     var capacity: Int {
         let slots = multiplexed == true ? streamsPerConnection : 1
         let established = max(0, open - connecting)

@@ -8,12 +8,19 @@ private let curlGlobalInit: Void = {
 /// libcurl's receive buffer per request. Small, because at 1,024 requests in flight every
 /// buffer is live at once; a chat answer of a few KB then takes a few reads.
 ///
+/// It is set once, when a handle is made, and pooled handles are never `curl_easy_reset`:
 /// libcurl refuses a new size while a handle still holds its buffer, and a handle reused after
-/// an HTTP/2 transfer does (libcurl 7.88 frees it only when the connection is idle), while
-/// `curl_easy_reset` puts the *size* back to 16 KB: reading 16 KB into a 1 KB buffer was the
-/// heap overflow behind the HTTP/2 crash. So a handle whose size cannot be set is never reused
-/// (`acquireHandle`).
+/// an HTTP/2 transfer does (libcurl 7.88 frees it only when the connection is idle), while a
+/// reset puts the *size* back to 16 KB: reading 16 KB into a 1 KB buffer was the heap overflow
+/// behind the HTTP/2 crash. So `configure` sets every per-request option itself instead.
 let curlReceiveBufferBytes = 1_024
+
+/// libcurl's upload buffer per request, its minimum: the ~12 KB chat body fits whole. Over
+/// HTTP/2 (and HTTPS HTTP/1.1) libcurl copies the body through it, and 7.88 keeps it until the
+/// connection is idle, which a multiplexed one never is; so the loop frees it as soon as the
+/// body is sent (`releaseUploadBuffers`): otherwise 1,024 requests in flight hold 16 MB of
+/// buffers that are done.
+let curlUploadBufferBytes = 16_384
 
 /// The event thread and the state it owns.
 ///
@@ -48,6 +55,8 @@ final class CurlEventLoop: @unchecked Sendable {
     /// Requests not yet handed to libcurl, oldest first from `waitingHead`.
     private var waiting: [Transfer] = []
     private var waitingHead = 0
+    /// Transfers with a body that libcurl may still be sending (see ``curlUploadBufferBytes``).
+    private var uploading: [Transfer] = []
     private(set) var ramp: ConnectionRamp
     /// A response (any status) has come back: the path to the server works.
     private var anyResponse = false
@@ -154,6 +163,7 @@ final class CurlEventLoop: @unchecked Sendable {
             admitWaiting()
             let waitMs = expireWaiting(nowMs: monotonicMs())
             batch_curl_driver_run_once(driver, waitMs)
+            releaseUploadBuffers()
             collectCompletions()
         }
         let shutdownError = TransportError(.shutdown, "the HTTP transport was shut down")
@@ -235,19 +245,46 @@ final class CurlEventLoop: @unchecked Sendable {
             return
         }
         active[easy.handle] = transfer
+        if transfer.bodyCount > 0 { uploading.append(transfer) }
     }
 
-    /// A handle with the small receive buffer set: a pooled one when libcurl accepts the size
-    /// on it again, else a new one (see ``curlReceiveBufferBytes``).
+    /// A pooled handle as its last transfer left it, or a new one with the options that never
+    /// change set (see ``curlReceiveBufferBytes``).
     private func acquireHandle() -> EasyHandle? {
-        while let easy = idleHandles.popLast() {
-            curl_easy_reset(easy.handle)
-            if batch_curl_easy_setopt_long(easy.handle, CURLOPT_BUFFERSIZE, curlReceiveBufferBytes) == CURLE_OK { return easy }
-            // It still holds a buffer of the old size: drop it (deinit frees it) and try the next.
-        }
+        if let easy = idleHandles.popLast() { return easy }
         guard let easy = EasyHandle(),
               batch_curl_easy_setopt_long(easy.handle, CURLOPT_BUFFERSIZE, curlReceiveBufferBytes) == CURLE_OK else { return nil }
+        setStableOptions(easy)
+        lock.lock()
+        statistics.handlesCreated += 1
+        lock.unlock()
         return easy
+    }
+
+    /// Frees the upload buffer of every transfer whose body is all sent: nothing in libcurl
+    /// reads it after that, and setting its size again is how libcurl lets it go.
+    private func releaseUploadBuffers() {
+        guard !uploading.isEmpty else { return }
+        var kept = 0
+        defer {
+            let released = uploading.count - kept
+            uploading.removeLast(released)
+            if released > 0 {
+                lock.lock()
+                statistics.uploadBuffersReleased += released
+                lock.unlock()
+            }
+        }
+        for transfer in uploading {
+            guard let easy = transfer.easy else { continue }
+            var sent: curl_off_t = 0
+            if batch_curl_easy_getinfo_off_t(easy.handle, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK, sent >= transfer.bodyCount {
+                _ = batch_curl_easy_setopt_long(easy.handle, CURLOPT_UPLOAD_BUFFERSIZE, curlUploadBufferBytes)
+                continue
+            }
+            uploading[kept] = transfer
+            kept += 1
+        }
     }
 
     private func abort(_ transfer: Transfer) {
@@ -317,7 +354,12 @@ final class CurlEventLoop: @unchecked Sendable {
                 if transfer.attached { ramp.requestDetached(httpMajorVersion: version >= 3 ? 2 : (version > 0 ? 1 : 0)) }
             }
             transfer.easy = nil
-            if idleHandles.count < maxIdleHandles { idleHandles.append(easy) }
+            if idleHandles.count < maxIdleHandles {
+                // An idle handle keeps no upload buffer (a transfer that ended before its body
+                // was sent may have left one), nor pointers into the finished transfer.
+                _ = batch_curl_easy_setopt_long(easy.handle, CURLOPT_UPLOAD_BUFFERSIZE, curlUploadBufferBytes)
+                idleHandles.append(easy)
+            }
         }
         if transfer.openedConnection && !transfer.attached { ramp.connectFailed(timedOut: timedOut) }
         transfer.openedConnection = false
@@ -375,7 +417,35 @@ final class CurlEventLoop: @unchecked Sendable {
         return proxy
     }
 
-    /// Sets every option for one request; returns an error if the request cannot be sent.
+    /// The options every request of this loop shares, set once on a new handle: pooled handles
+    /// are reused as they are (see ``curlReceiveBufferBytes``), so these stay.
+    private func setStableOptions(_ easy: EasyHandle) {
+        let h = easy.handle
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer)
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+        _ = batch_curl_easy_setopt_long(
+            h, CURLOPT_HTTP_VERSION, options.httpVersion == .http1_1 ? batch_curl_http_version_1_1 : batch_curl_http_version_2tls)
+        _ = batch_curl_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, curlUploadBufferBytes)
+        if let share { _ = batch_curl_easy_setopt_pointer(h, CURLOPT_SHARE, share) }
+        // One certificate store for the whole process: libcurl caches the store it builds from a
+        // CA *file* (CURLOPT_CA_CACHE_TIMEOUT), but not when a CA *directory* is also set, as
+        // Debian's libcurl does by default (/etc/ssl/certs): then every new connection parses the
+        // whole system bundle again. (No effect on plain http://.)
+        _ = batch_curl_easy_setopt_string(h, CURLOPT_CAPATH, nil)
+        if let caFile = options.caFile { _ = batch_curl_easy_setopt_string(h, CURLOPT_CAINFO, caFile) }
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_CA_CACHE_TIMEOUT, -1)
+        _ = batch_curl_easy_setopt_opensocket(h, openSocket)
+        _ = batch_curl_easy_setopt_closesocket(h, closeSocket)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
+        _ = batch_curl_easy_setopt_prereq(h, requestAttached)
+        _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_WRITEFUNCTION, writeBody)
+        _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_HEADERFUNCTION, writeHeader)
+    }
+
+    /// Sets every option that differs between requests (on a pooled handle, the previous
+    /// request's values are still there); returns an error if the request cannot be sent.
     private func configure(_ easy: EasyHandle, for transfer: Transfer, timeoutMs: Int64) -> TransportError? {
         let h = easy.handle
         let request = transfer.request
@@ -384,44 +454,26 @@ final class CurlEventLoop: @unchecked Sendable {
         guard code == CURLE_OK else {
             return TransportError(.invalidRequest, "the URL is not valid (\(String(cString: curl_easy_strerror(code))))")
         }
-        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, easy.errorBuffer)
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         _ = batch_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(clamping: request.connectTimeout.wholeMilliseconds))
         _ = batch_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(clamping: max(1, timeoutMs)))
-        _ = batch_curl_easy_setopt_long(
-            h, CURLOPT_HTTP_VERSION, options.httpVersion == .http1_1 ? batch_curl_http_version_1_1 : batch_curl_http_version_2tls)
-        _ = batch_curl_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        // Over HTTP/2, libcurl sends the body through an upload buffer of its own, 64 KB a
-        // request by default: at 1,024 in flight that was most of the heap. Its minimum, 16 KB,
-        // holds the ~12 KB chat body whole. (Over HTTP/1.1 the body goes out with the headers.)
-        _ = batch_curl_easy_setopt_long(h, CURLOPT_UPLOAD_BUFFERSIZE, 16_384)
-        if let share { _ = batch_curl_easy_setopt_pointer(h, CURLOPT_SHARE, share) }
         // An explicit proxy (or "" for none), decided from the environment as libcurl would.
-        _ = batch_curl_easy_setopt_string(h, CURLOPT_PROXY, proxy(for: request.url) ?? "")
-        if request.url.utf8.count > 5, request.url.prefix(6).lowercased() == "https:" {
-            // Wait for a connection that may multiplex (HTTP/2) instead of opening many.
-            if options.httpVersion != .http1_1 { _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1) }
-            // One certificate store for the whole process: libcurl caches the store it builds
-            // from a CA *file* (CURLOPT_CA_CACHE_TIMEOUT), but not when a CA *directory* is also
-            // set, as Debian's libcurl does by default (/etc/ssl/certs): then every new
-            // connection parses the whole system bundle again.
-            _ = batch_curl_easy_setopt_string(h, CURLOPT_CAPATH, nil)
-            if let caFile = options.caFile {
-                _ = batch_curl_easy_setopt_string(h, CURLOPT_CAINFO, caFile)
-            }
-            _ = batch_curl_easy_setopt_long(h, CURLOPT_CA_CACHE_TIMEOUT, -1)
+        let proxy = proxy(for: request.url) ?? ""
+        if easy.proxy != proxy {
+            _ = batch_curl_easy_setopt_string(h, CURLOPT_PROXY, proxy)
+            easy.proxy = proxy
         }
+        // Over HTTPS, wait for a connection that may multiplex (HTTP/2) instead of opening
+        // many. Not over plain http://, where libcurl would wait for each connection in turn.
+        let https = request.url.utf8.count > 5 && request.url.prefix(6).lowercased() == "https:"
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, https && options.httpVersion != .http1_1 ? 1 : 0)
 
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        let loopContext = Unmanaged.passUnretained(self).toOpaque()
-        _ = batch_curl_easy_setopt_opensocket(h, openSocket)
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, context)
-        _ = batch_curl_easy_setopt_closesocket(h, closeSocket)
-        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_CLOSESOCKETDATA, loopContext)
-        _ = batch_curl_easy_setopt_prereq(h, requestAttached)
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_PREREQDATA, context)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_WRITEDATA, context)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_HEADERDATA, context)
 
+        _ = batch_curl_easy_setopt_string(h, CURLOPT_CUSTOMREQUEST, nil)
         switch request.method {
         case .get where transfer.bodyCount == 0:
             _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTPGET, 1)
@@ -437,6 +489,10 @@ final class CurlEventLoop: @unchecked Sendable {
             guard code == CURLE_OK else {
                 return TransportError(.other, "libcurl could not take the request body (\(String(cString: curl_easy_strerror(code))))")
             }
+        } else {
+            // No pointer into an earlier request's (freed) body stays on a reused handle.
+            _ = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, nil)
+            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, -1)
         }
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -447,11 +503,6 @@ final class CurlEventLoop: @unchecked Sendable {
         list = curl_slist_append(list, "Expect:")
         transfer.headerList = list
         _ = batch_curl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, list)
-
-        _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_WRITEFUNCTION, writeBody)
-        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_WRITEDATA, context)
-        _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_HEADERFUNCTION, writeHeader)
-        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_HEADERDATA, context)
         return nil
     }
 

@@ -63,6 +63,8 @@ final class Transfer: @unchecked Sendable {
 final class EasyHandle {
     let handle: UnsafeMutableRawPointer
     let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The CURLOPT_PROXY value set on the handle (nil: not set yet).
+    var proxy: String?
 
     init?() {
         guard let handle = curl_easy_init() else { return nil }

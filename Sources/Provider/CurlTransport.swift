@@ -25,7 +25,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
     ///   - maxConnections: the most connections open at once, to all hosts together.
     ///   - maxConcurrentStreams: the most HTTP/2 streams multiplexed on one connection.
     ///   - maxResponseBytes: a response body larger than this fails the request.
-    public convenience init(maxConnections: Int = 1024, maxConcurrentStreams: Int = 100, maxResponseBytes: Int = 64 << 20) throws {
+    public convenience init(maxConnections: Int = 1024, maxConcurrentStreams: Int = 16, maxResponseBytes: Int = 64 << 20) throws {
         try self.init(options: CurlTransportOptions(
             maxConnections: maxConnections, maxConcurrentStreams: maxConcurrentStreams, maxResponseBytes: maxResponseBytes))
     }

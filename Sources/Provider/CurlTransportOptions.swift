@@ -14,6 +14,10 @@ public struct CurlTransportOptions: Sendable, Equatable {
     public var maxConnections: Int
     /// The most HTTP/2 streams this client puts on one connection (a server's own, lower limit
     /// wins). Past it, a new connection opens, up to `maxConnections`.
+    ///
+    /// Few, on purpose: on every socket event libcurl 7.88 runs each transfer on that connection
+    /// (`multi_socket` expires them all), so the work per answer grows with the streams sharing
+    /// it. 16 opens 64 connections for 1,024 in flight (BENCHMARKS.md, "the real wire").
     public var maxConcurrentStreams: Int
     /// A response body larger than this fails the request.
     public var maxResponseBytes: Int
@@ -29,7 +33,7 @@ public struct CurlTransportOptions: Sendable, Equatable {
     public var connectBurst: Int
 
     public init(
-        maxConnections: Int = 1024, maxConcurrentStreams: Int = 100, maxResponseBytes: Int = 64 << 20,
+        maxConnections: Int = 1024, maxConcurrentStreams: Int = 16, maxResponseBytes: Int = 64 << 20,
         caFile: String? = nil, httpVersion: HTTPVersion = .automatic, connectRate: Int = 0, connectBurst: Int = 16
     ) {
         self.maxConnections = maxConnections
@@ -50,6 +54,10 @@ public struct ConnectionStatistics: Sendable, Equatable {
     public var peakOpen = 0
     /// The most TCP/TLS handshakes seen under way at once.
     public var peakConnecting = 0
+    /// libcurl handles made (the rest of the requests reused one).
+    public var handlesCreated = 0
+    /// Upload buffers freed as soon as their request's body was sent.
+    public var uploadBuffersReleased = 0
 
     public init() {}
 }

@@ -33,9 +33,9 @@ public struct RunSetupError: Error, CustomStringConvertible, Sendable {
 
 /// The indices shard K of N owns over `0..<num`: every N-th index from K, so shards stay
 /// balanced and interleaved (export merges them back into global order).
-public func shardIndices(num: Int64, shard: Shard?) -> StrideTo<Int64> {
-    guard let shard else { return stride(from: 0, to: num, by: 1) }
-    return stride(from: Int64(shard.index), to: num, by: shard.count)
+public func shardIndices(num: Int64, shard: Shard?) -> IndexProgression {
+    guard let shard else { return IndexProgression(from: 0, to: num) }
+    return IndexProgression(from: Int64(shard.index), to: num, by: Int64(shard.count))
 }
 
 /// Parses `K/N` (0 <= K < N).

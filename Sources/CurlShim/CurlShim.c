@@ -52,6 +52,10 @@ CURLcode batch_curl_easy_setopt_prereq(CURL *handle, curl_prereq_callback callba
     return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, callback);
 }
 
+CURLcode batch_curl_easy_setopt_seek(CURL *handle, curl_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
 CURLSH *batch_curl_share_ssl_sessions(void) {
     CURLSH *share = curl_share_init();
     if (share == NULL) return NULL;

@@ -98,7 +98,18 @@ final class CurlEventLoop: @unchecked Sendable {
         thread.start()
     }
 
+    /// The bytes HTTPS request bodies share (see ``RequestBody``).
+    private let bodyPrefixes = BodyPrefixCache()
+
     // MARK: Called from any thread
+
+    /// A transfer for `request`. Over HTTPS libcurl copies every body through its upload buffer
+    /// anyway, so the body may be kept in shared pieces; over plain http:// libcurl sends it with
+    /// the headers from one piece (CURLOPT_POSTFIELDS).
+    func makeTransfer(_ request: HTTPRequest) -> Transfer {
+        let https = request.url.utf8.count > 5 && request.url.prefix(6).lowercased() == "https:"
+        return Transfer(request: request, maxResponseBytes: maxResponseBytes, nowMs: monotonicMs(), prefixes: https ? bodyPrefixes : nil)
+    }
 
     func submit(_ transfer: Transfer) {
         lock.lock()
@@ -442,6 +453,8 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_easy_setopt_prereq(h, requestAttached)
         _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_WRITEFUNCTION, writeBody)
         _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_HEADERFUNCTION, writeHeader)
+        _ = batch_curl_easy_setopt_data_callback(h, CURLOPT_READFUNCTION, readBody)
+        _ = batch_curl_easy_setopt_seek(h, seekBody)
     }
 
     /// Sets every option that differs between requests (on a pooled handle, the previous
@@ -473,6 +486,24 @@ final class CurlEventLoop: @unchecked Sendable {
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_WRITEDATA, context)
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_HEADERDATA, context)
 
+        // Never a pointer to an earlier (freed) transfer on a reused handle.
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_READDATA, context)
+        _ = batch_curl_easy_setopt_pointer(h, CURLOPT_SEEKDATA, context)
+        transfer.bodyOffset = 0
+        // The body before the method: setting CURLOPT_POSTFIELDS, even to NULL, makes a request a POST.
+        if request.method == .post || transfer.bodyCount > 0 {
+            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.bodyCount))
+            // POSTFIELDS does not copy: the transfer owns the bytes until the handle is done with
+            // them. A body in pieces (NULL here) is read through the callbacks, its size known, so
+            // not chunked.
+            code = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, transfer.body.contiguous)
+            guard code == CURLE_OK else {
+                return TransportError(.other, "libcurl could not take the request body (\(String(cString: curl_easy_strerror(code))))")
+            }
+        } else {
+            _ = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, nil)
+            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+        }
         _ = batch_curl_easy_setopt_string(h, CURLOPT_CUSTOMREQUEST, nil)
         switch request.method {
         case .get where transfer.bodyCount == 0:
@@ -480,19 +511,9 @@ final class CurlEventLoop: @unchecked Sendable {
         case .post:
             _ = batch_curl_easy_setopt_long(h, CURLOPT_POST, 1)
         default:
+            // Without a body, a GET's semantics under the custom name (a reused handle may still be set to POST).
+            if transfer.bodyCount == 0 { _ = batch_curl_easy_setopt_long(h, CURLOPT_HTTPGET, 1) }
             _ = batch_curl_easy_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method.rawValue)
-        }
-        if request.method == .post || transfer.bodyCount > 0 {
-            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.bodyCount))
-            // POSTFIELDS does not copy: the transfer owns the bytes until the handle is done with them.
-            code = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, transfer.body.baseAddress!)
-            guard code == CURLE_OK else {
-                return TransportError(.other, "libcurl could not take the request body (\(String(cString: curl_easy_strerror(code))))")
-            }
-        } else {
-            // No pointer into an earlier request's (freed) body stays on a reused handle.
-            _ = batch_curl_easy_setopt_pointer(h, CURLOPT_POSTFIELDS, nil)
-            _ = batch_curl_easy_setopt_off_t(h, CURLOPT_POSTFIELDSIZE_LARGE, -1)
         }
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -581,6 +602,24 @@ private let writeBody: batch_curl_data_callback = { data, size, count, context i
         }
     }
     return length
+}
+
+/// Hands libcurl the next bytes of a body kept in pieces.
+private let readBody: batch_curl_data_callback = { destination, size, count, context in
+    guard let destination, let context else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    let copied = transfer.body.read(at: transfer.bodyOffset, into: destination, capacity: size * count)
+    transfer.bodyOffset += copied
+    return copied
+}
+
+/// Rewinds a body (libcurl sends it again when a reused connection turned out dead).
+private let seekBody: curl_seek_callback = { context, offset, origin in
+    guard let context, origin == SEEK_SET, offset >= 0 else { return batch_curl_seekfunc_cantseek }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    guard offset <= transfer.bodyCount else { return batch_curl_seekfunc_cantseek }
+    transfer.bodyOffset = Int(offset)
+    return batch_curl_seekfunc_ok
 }
 
 private let writeHeader: batch_curl_data_callback = { data, size, count, context in

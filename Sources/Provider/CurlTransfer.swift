@@ -6,12 +6,11 @@ import Foundation
 /// `onComplete` is written once before submission; `cancelRequested` is guarded by the
 /// loop's lock; everything else is touched only on the event thread.
 final class Transfer: @unchecked Sendable {
-    /// The request, its body moved out into `body` (one copy of it per request in flight).
+    /// The request, its body moved out into `body`.
     let request: HTTPRequest
-    /// The body bytes libcurl sends (`CURLOPT_POSTFIELDS` points here, without copying): owned by
-    /// the transfer, so they live exactly as long as libcurl may read them. (libcurl sends them
-    /// again if a reused connection turns out dead before any answer, so they must outlive the send.)
-    let body: UnsafeMutableRawBufferPointer
+    /// The body libcurl sends, owned by the transfer so it lives as long as libcurl may read it
+    /// (libcurl sends it again if a reused connection turns out dead before any answer).
+    let body: RequestBody
     let bodyCount: Int
     let maxResponseBytes: Int
     /// When the whole exchange must be over (CLOCK_MONOTONIC milliseconds): submission plus the
@@ -35,11 +34,13 @@ final class Transfer: @unchecked Sendable {
     var attached = false
     /// How often a connect that timed out was put back in the queue instead of failing.
     var connectRequeues = 0
+    /// How far libcurl has read the body (CURLOPT_READFUNCTION).
+    var bodyOffset = 0
 
-    init(request: HTTPRequest, maxResponseBytes: Int, nowMs: Int64) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, request.body.count), alignment: 1)
-        request.body.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        body = buffer
+    /// - Parameter prefixes: where bodies find the bytes they share with others' (nil: the body
+    ///   is kept whole, in one piece).
+    init(request: HTTPRequest, maxResponseBytes: Int, nowMs: Int64, prefixes: BodyPrefixCache? = nil) {
+        body = RequestBody(request.body, sharing: prefixes)
         bodyCount = request.body.count
         var headersOnly = request
         headersOnly.body = []
@@ -48,8 +49,6 @@ final class Transfer: @unchecked Sendable {
         let (deadline, overflow) = nowMs.addingReportingOverflow(max(1, request.deadline.wholeMilliseconds))
         deadlineMs = overflow ? Int64.max : deadline
     }
-
-    deinit { body.deallocate() }
 
     /// Resumes the caller exactly once.
     func complete(_ result: Result<HTTPResponse, TransportError>) {

@@ -38,7 +38,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
     deinit { loop.shutdown() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes, nowMs: monotonicMs())
+        let transfer = loop.makeTransfer(request)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
                 transfer.onComplete = { continuation.resume(with: $0.mapError { $0 as any Error }) }
@@ -53,7 +53,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
     public func start(
         _ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
     ) -> PendingExchange {
-        let transfer = Transfer(request: request, maxResponseBytes: loop.maxResponseBytes, nowMs: monotonicMs())
+        let transfer = loop.makeTransfer(request)
         transfer.onComplete = { completion($0.mapError { $0 as any Error }) }
         loop.submit(transfer)
         let loop = self.loop

@@ -30,6 +30,8 @@ CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long va
 CURLcode batch_curl_easy_setopt_opensocket(CURL *handle, curl_opensocket_callback callback);
 CURLcode batch_curl_easy_setopt_closesocket(CURL *handle, curl_closesocket_callback callback);
 CURLcode batch_curl_easy_setopt_prereq(CURL *handle, curl_prereq_callback callback);
+/* Rewinds a request body that libcurl reads through CURLOPT_READFUNCTION (to send it again). */
+CURLcode batch_curl_easy_setopt_seek(CURL *handle, curl_seek_callback callback);
 
 /* A share object holding the TLS session cache, so every connection of the process can resume
    a session (libcurl keeps sessions per easy handle otherwise). */
@@ -71,5 +73,7 @@ static const long batch_curl_global_all = CURL_GLOBAL_ALL;
 static const int batch_curl_error_size = CURL_ERROR_SIZE;
 static const curl_socket_t batch_curl_socket_bad = CURL_SOCKET_BAD;
 static const int batch_curl_prereqfunc_ok = CURL_PREREQFUNC_OK;
+static const int batch_curl_seekfunc_ok = CURL_SEEKFUNC_OK;
+static const int batch_curl_seekfunc_cantseek = CURL_SEEKFUNC_CANTSEEK;
 
 #endif

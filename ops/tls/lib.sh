@@ -22,12 +22,18 @@ port_accepts() {
     return 1
 }
 
-# stop_by_pid_file FILE: SIGTERM to the pid in FILE, then waits (at most 10 s) for it to exit.
+# stop_by_pid_file FILE: SIGTERM to the pid in FILE, waits (at most 5 s) for it to exit, then
+# SIGKILL. (A daemon started from a process that ignores SIGTERM inherits that through exec, so
+# TERM alone left tinyproxy running after the tests.)
 stop_by_pid_file() {
     local file=$1 pid
     [ -f "$file" ] || return 0
     pid=$(cat "$file")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    fi
     rm -f "$file"
 }

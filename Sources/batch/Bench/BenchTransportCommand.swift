@@ -46,6 +46,9 @@ struct BenchTransportCommand: AsyncParsableCommand {
     @Option(name: .customLong("sim-threads"), help: "Event-loop threads of the in-process simulator.")
     var simThreads = 1
 
+    @Option(name: .customLong("max-streams"), help: "HTTP/2 streams per connection at most (the transport's default when not given).")
+    var maxStreams: Int?
+
     func validate() throws {
         guard requests > 0, concurrency > 0, rounds > 0 else { throw ValidationError("--requests, --concurrency and --rounds must be positive") }
         guard latencyMs >= 0 else { throw ValidationError("--latency-ms must not be negative") }
@@ -63,7 +66,8 @@ struct BenchTransportCommand: AsyncParsableCommand {
             baseURL = started.baseURL
         }
         let transport = try CurlTransport(options: CurlTransportOptions(
-            maxConnections: maxConnections ?? concurrency, caFile: caCert, httpVersion: http11 ? .http1_1 : .automatic))
+            maxConnections: maxConnections ?? concurrency, maxConcurrentStreams: maxStreams ?? CurlTransportOptions().maxConcurrentStreams,
+            caFile: caCert, httpVersion: http11 ? .http1_1 : .automatic))
         let chat = ChatClient(transport: transport, config: ProviderConfig(baseURL: baseURL, requestDeadline: .seconds(120)))
         let body = Self.requestBody(promptBytes: promptBytes)
 

@@ -1,0 +1,115 @@
+import Foundation
+
+/// How many requests to keep in flight against a server that queues instead of refusing
+/// (vLLM, SGLang and other self-hosted servers answer no 429: past their capacity latency just
+/// grows until requests time out). `--concurrency auto`.
+///
+/// TCP Vegas applied to requests. The no-load latency is the lowest median latency of a round
+/// seen recently; in a round whose median latency is `m`, about `limit × (1 − noLoad / m)`
+/// requests were waiting in the server's queue rather than being served. While fewer than
+/// `alpha` wait, the limit grows (doubling per round until the first queue shows, then by a
+/// little per round); past `beta` it drops to the capacity that round showed
+/// (`limit × noLoad / m`) plus `alpha`. A rate-limit answer, a timeout or an overload answer
+/// (503) halves it at once, at most once per round.
+///
+/// It starts small (4), as TCP does, so that the first rounds see the server unloaded: a start
+/// above the capacity would take the queued latency for the no-load one.
+///
+/// A round is one decision per round trip: it ends once it holds `minimumSamples` successes and
+/// spans at least its own median latency. Pure: latencies and times are passed in.
+public struct AdaptiveWindow: Sendable, Equatable {
+    /// Why the limit last moved.
+    public enum Reason: String, Sendable, Codable {
+        case start, growth, latency, rateLimited = "429", timeout, overload
+    }
+
+    public let maximum: Int
+    public let minimum: Int
+    public private(set) var limit: Int
+    public private(set) var reason: Reason = .start
+    /// The no-load latency in use (ms): the lowest round median among the last `memory` rounds.
+    public var noLoadLatencyMs: Double? { recentMedians.min() }
+    let minimumSamples: Int
+    private let memory: Int
+    private var slowStart = true
+    private var samples: [Double] = []
+    private var roundStartMs: Int64?
+    private var recentMedians: [Double] = []
+    private var lastCutMs: Int64 = .min
+    private var lastMedianMs: Double = 0
+
+    public init(maximum: Int, initial: Int = 4, minimum: Int = 1, minimumSamples: Int = 8, memory: Int = 100) {
+        self.maximum = max(1, maximum)
+        self.minimum = max(1, min(minimum, self.maximum))
+        self.limit = max(self.minimum, min(initial, self.maximum))
+        self.minimumSamples = max(1, minimumSamples)
+        self.memory = max(1, memory)
+    }
+
+    /// Queued requests tolerated before the limit stops growing, and past which it drops.
+    /// Vegas' 3 and 6 times log10 of the limit, but at most 15% and 30% of it, so that a small
+    /// server's queue stays short next to its capacity (8 served and 6 waiting is 1.75x the latency).
+    static func thresholds(_ limit: Int) -> (alpha: Double, beta: Double) {
+        let scale = log10(Double(max(limit, 10)))
+        let size = Double(limit)
+        return (max(1, min(3 * scale, 0.15 * size)), max(2, min(6 * scale, 0.3 * size)))
+    }
+
+    /// A successful answer that took `latencyMs`, with `inFlight` requests out when it came
+    /// back. Returns true when the limit moved.
+    @discardableResult
+    public mutating func succeeded(latencyMs: Int64, nowMs: Int64, inFlight: Int) -> Bool {
+        samples.append(Double(max(latencyMs, 0)))
+        let start = roundStartMs ?? nowMs
+        roundStartMs = start
+        guard samples.count >= minimumSamples else { return false }
+        samples.sort()
+        let median = samples[samples.count / 2]
+        guard Double(nowMs - start) >= median else { return false }
+        samples.removeAll(keepingCapacity: true)
+        roundStartMs = nowMs
+        lastMedianMs = median
+        recentMedians.append(median)
+        if recentMedians.count > memory { recentMedians.removeFirst(recentMedians.count - memory) }
+        return decide(median: median, inFlight: inFlight)
+    }
+
+    private mutating func decide(median: Double, inFlight: Int) -> Bool {
+        guard let noLoad = noLoadLatencyMs, median > 0 else { return false }
+        let queued = Double(limit) * max(0, 1 - noLoad / median)
+        let (alpha, beta) = Self.thresholds(limit)
+        let old = limit
+        if queued <= alpha {
+            // Only grow a window that is in use: a run held back by --rpm or near its end
+            // shows no queue because it sends little.
+            guard inFlight * 10 >= limit * 8 else { return false }
+            let step = slowStart ? limit : max(1, Int(log10(Double(max(limit, 10)))))
+            limit = min(maximum, limit + step)
+            if limit != old { reason = .growth }
+        } else {
+            slowStart = false
+            if queued >= beta {
+                let capacity = Double(limit) * noLoad / median
+                limit = max(minimum, min(limit - 1, Int(capacity + alpha)))
+                reason = .latency
+            }
+        }
+        return limit != old
+    }
+
+    /// A rate-limit answer, a timeout or an overload answer: the limit halves (once per round).
+    /// Returns true when the limit moved.
+    @discardableResult
+    public mutating func congested(_ why: Reason, nowMs: Int64) -> Bool {
+        slowStart = false
+        let round = Int64(max(lastMedianMs, noLoadLatencyMs ?? 0, 1_000))
+        guard nowMs >= lastCutMs &+ round || lastCutMs == .min else { return false }
+        lastCutMs = nowMs
+        let old = limit
+        limit = max(minimum, limit / 2)
+        reason = why
+        samples.removeAll(keepingCapacity: true)
+        roundStartMs = nil
+        return limit != old
+    }
+}

@@ -15,8 +15,9 @@ import Foundation
 /// It starts small (4), as TCP does, so that the first rounds see the server unloaded: a start
 /// above the capacity would take the queued latency for the no-load one.
 ///
-/// A round is one decision per round trip: it ends once it holds `minimumSamples` successes and
-/// spans at least its own median latency. Pure: latencies and times are passed in.
+/// A round is one round trip: it ends once it holds `minimumSamples` successes and spans at
+/// least its own median latency. After a change the next round only measures (its answers were
+/// sent under the old limit), so the limit moves at most every other round. Pure: latencies and times are passed in.
 public struct AdaptiveWindow: Sendable, Equatable {
     /// Why the limit last moved.
     public enum Reason: String, Sendable, Codable {
@@ -37,6 +38,10 @@ public struct AdaptiveWindow: Sendable, Equatable {
     private var recentMedians: [Double] = []
     private var lastCutMs: Int64 = .min
     private var lastMedianMs: Double = 0
+    /// After a change, the next round's answers were mostly sent under the old limit: it is
+    /// measured but not decided on (Vegas' every-other-round; without it slow start overshoots
+    /// twofold and a cut undershoots the capacity).
+    private var settling = false
 
     public init(maximum: Int, initial: Int = 4, minimum: Int = 1, minimumSamples: Int = 8, memory: Int = 100) {
         self.maximum = max(1, maximum)
@@ -71,7 +76,13 @@ public struct AdaptiveWindow: Sendable, Equatable {
         lastMedianMs = median
         recentMedians.append(median)
         if recentMedians.count > memory { recentMedians.removeFirst(recentMedians.count - memory) }
-        return decide(median: median, inFlight: inFlight)
+        if settling {
+            settling = false
+            return false
+        }
+        let moved = decide(median: median, inFlight: inFlight)
+        settling = moved
+        return moved
     }
 
     private mutating func decide(median: Double, inFlight: Int) -> Bool {
@@ -110,6 +121,7 @@ public struct AdaptiveWindow: Sendable, Equatable {
         reason = why
         samples.removeAll(keepingCapacity: true)
         roundStartMs = nil
+        settling = limit != old
         return limit != old
     }
 }

@@ -19,8 +19,10 @@ struct AdaptiveWindowTests {
         for round in 0..<rounds {
             let l = latency(limit: sentUnder, capacity: capacity(round), serviceMs: serviceMs)
             sentUnder = window.limit
-            for i in 0..<window.minimumSamples {
-                clock += i == window.minimumSamples - 1 ? l : 0
+            // A round trip's answers: as many as the window holds.
+            let answers = max(window.minimumSamples, window.limit)
+            for i in 0..<answers {
+                clock += i == answers - 1 ? l : 0
                 window.succeeded(latencyMs: l, nowMs: clock, inFlight: window.limit)
             }
             limits.append(window.limit)
@@ -93,8 +95,8 @@ struct AdaptiveWindowTests {
         var window = AdaptiveWindow(maximum: 1_024, initial: 64)
         var clock: Int64 = 0
         for _ in 0..<10 {
-            for i in 0..<window.minimumSamples {
-                clock += i == window.minimumSamples - 1 ? 300 : 0
+            for i in 0..<64 {
+                clock += i == 63 ? 300 : 0
                 window.succeeded(latencyMs: 300, nowMs: clock, inFlight: 10)
             }
         }
@@ -104,16 +106,16 @@ struct AdaptiveWindowTests {
 
     @Test("a round needs its samples and its own latency's worth of time before a decision")
     func roundBoundaries() {
-        var window = AdaptiveWindow(maximum: 1_024, initial: 16, minimumSamples: 4)
+        var window = AdaptiveWindow(maximum: 1_024, initial: 4, minimumSamples: 4)
         for _ in 0..<3 {
-            let moved = window.succeeded(latencyMs: 300, nowMs: 0, inFlight: 16)
+            let moved = window.succeeded(latencyMs: 300, nowMs: 0, inFlight: 4)
             #expect(!moved)
         }
-        let early = window.succeeded(latencyMs: 300, nowMs: 299, inFlight: 16)
+        let early = window.succeeded(latencyMs: 300, nowMs: 299, inFlight: 4)
         #expect(!early, "shorter than the round trip")
-        let onTime = window.succeeded(latencyMs: 300, nowMs: 300, inFlight: 16)
+        let onTime = window.succeeded(latencyMs: 300, nowMs: 300, inFlight: 4)
         #expect(onTime)
-        #expect(window.limit == 32)
+        #expect(window.limit == 8)
         #expect(window.noLoadLatencyMs == 300)
     }
 }

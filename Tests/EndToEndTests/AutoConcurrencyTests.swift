@@ -11,22 +11,23 @@ struct AutoConcurrencyTests {
     func findsCapacity() async throws {
         let dir = try TemporaryDirectory("auto-concurrency")
         defer { dir.remove() }
-        let sim = try await SimulatorProcess(["--capacity", "8", "--service-ms", "50"])
+        let sim = try await SimulatorProcess(["--capacity", "16", "--service-ms", "100"])
         let ledger = dir.path("run.db")
-        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "400",
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "480",
                                       "--concurrency", "auto:256", "--base-url", sim.baseURL])
         #expect(run.status == 0, "\(run.output)")
         let status = try await RunSupport.status([ledger])
-        #expect(RunSupport.int(status, "done") == 400)
+        #expect(RunSupport.int(status, "done") == 480)
         let shard = (status["ledgers"] as? [[String: Any]])?.first ?? [:]
         let window = shard["window"] as? Int ?? -1
         let reason = shard["window_reason"] as? String ?? ""
-        // 8 served at once; the window settles a few above (Vegas' short queue), far from 256.
-        #expect(window >= 6 && window <= 16, "window \(window) (\(reason))")
+        // 16 served at once; the window settles a little above (a short queue), far from 256.
+        // (Loose below: on a loaded machine the client's own delays read as queueing.)
+        #expect(window >= 8 && window <= 32, "window \(window) (\(reason))")
         #expect(["latency", "growth"].contains(reason), "\(reason)")
         let stats = try sim.stats()
         let peakQueued = stats["peak_queued"] as? Int ?? -1
-        #expect(peakQueued >= 0 && peakQueued <= 16, "a fixed window of 256 would queue 248; auto queued at most \(peakQueued)")
+        #expect(peakQueued >= 0 && peakQueued <= 32, "a fixed window of 256 would queue 240; auto queued at most \(peakQueued)")
         let text = try await runBatch(["status", "--ledger", ledger])
         #expect(text.stdout.contains("window    \(window) requests in flight at most"), "\(text.stdout)")
         await sim.stop()

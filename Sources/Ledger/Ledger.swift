@@ -346,6 +346,13 @@ public final class Ledger: @unchecked Sendable {
                 guard try releaseOne(row, startedAtMs: startedAtMs, nowMs: nowMs, audit: true) else { continue }
             case let .unclaim(row):
                 guard try releaseOne(row, startedAtMs: nowMs, nowMs: nowMs, audit: false) else { continue }
+            case let .window(size, reason, atMs):
+                let s = try db.statement("INSERT INTO window_changes (at_ms, size, reason) VALUES (?, ?, ?)")
+                s.bind(1, atMs)
+                s.bind(2, size)
+                s.bind(3, reason)
+                try s.run(doing: "recording the concurrency window")
+                continue
             }
             changed += 1
         }

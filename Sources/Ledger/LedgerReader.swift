@@ -79,6 +79,15 @@ extension LedgerReader {
         return s.isNull(0) ? nil : s.int64(0)
     }
 
+    /// The concurrency window's latest change (nil when none was recorded, or the ledger
+    /// predates the record).
+    public func latestWindow() -> (size: Int, reason: String, atMs: Int64)? {
+        guard let s = try? db.statement("SELECT size, reason, at_ms FROM window_changes ORDER BY id DESC LIMIT 1") else { return nil }
+        defer { s.reset() }
+        guard (try? s.step(doing: "reading the concurrency window")) == true else { return nil }
+        return (s.int(0), s.text(1), s.int64(2))
+    }
+
     /// Rows that became done at or after `ms` (for the recent rate).
     public func finishedSince(_ ms: Int64) throws(LedgerError) -> Int {
         let s = try db.statement("SELECT COUNT(*) FROM results WHERE finished_at_ms >= ?")

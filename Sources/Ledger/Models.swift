@@ -176,4 +176,6 @@ public enum Transition: Sendable, Equatable {
     case release(ClaimedRow, startedAtMs: Int64)
     /// in flight -> pending for a row claimed but never sent: no attempt is recorded.
     case unclaim(ClaimedRow)
+    /// Not a row: the concurrency window became `size` at `atMs`, for `reason`.
+    case window(size: Int, reason: String, atMs: Int64)
 }

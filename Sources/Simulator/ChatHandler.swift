@@ -102,13 +102,46 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
             state.holdStarted()
             return
         }
-        if plan.delay <= .zero {
+        if state.hasCapacity {
+            serve(context: context, head: head, plan: plan, request: request)
+        } else if plan.delay <= .zero {
             answer(context: context, head: head, plan: plan, request: request)
         } else {
             let nanos = plan.delay.components.seconds * 1_000_000_000 + plan.delay.components.attoseconds / 1_000_000_000
             context.eventLoop.assumeIsolated().scheduleTask(deadline: arrived + .nanoseconds(nanos)) {
                 self.answer(context: context, head: head, plan: plan, request: request)
             }
+        }
+    }
+
+    /// Under the capacity model: waits for a free slot (first in, first out), then answers after
+    /// the service time; past the queue limit, 503 at once. A client that left while queued
+    /// frees its slot when its turn comes, as an inference server drops a cancelled request.
+    private func serve(context: ChannelHandlerContext, head: HTTPRequestHead, plan: SimulatorState.Plan, request: ChatRequestSummary) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context, head, plan, request), eventLoop: loop)
+        let state = self.state
+        let service = state.config.serviceTime
+        let nanos = service.components.seconds * 1_000_000_000 + service.components.attoseconds / 1_000_000_000
+        let accepted = state.requestService {
+            loop.execute {
+                let (handler, context, head, plan, request) = bound.value
+                guard context.channel.isActive else {
+                    state.record("abandoned")
+                    state.endService()
+                    return
+                }
+                loop.assumeIsolated().scheduleTask(in: .nanoseconds(nanos)) {
+                    handler.answer(context: context, head: head, plan: plan, request: request)
+                    state.endService()
+                }
+            }
+        }
+        if !accepted {
+            state.record("overloaded")
+            let body = Array(#"{"error":{"message":"the server is overloaded: too many requests waiting","type":"overloaded","code":503}}"#.utf8)
+            write(context: context, head: head, response: SimulatedResponse(
+                status: 503, headers: [("Content-Type", "application/json")], body: body))
         }
     }
 

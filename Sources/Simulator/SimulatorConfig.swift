@@ -45,6 +45,14 @@ public struct SimulatorConfig: Sendable, Equatable {
     public var seed: UInt64
     /// Appends one JSON line per response (serial, outcome, prompt_sha256, generation_id).
     public var logPath: String?
+    /// An inference server's capacity model: at most this many requests served at once (on a
+    /// schedule: the capacity from each step's time since start), the rest queued first in,
+    /// first out. nil: every request is served at once, after `latency`.
+    public var capacity: [CapacityStep]?
+    /// How long serving one request takes under the capacity model (on top of any queueing).
+    public var serviceTime: Duration = .milliseconds(300)
+    /// Requests waiting past this many are answered 503 at once. nil: the queue has no limit.
+    public var queueLimit: Int?
 
     public init(
         host: String = "127.0.0.1",
@@ -126,6 +134,11 @@ public struct SimulatorConfig: Sendable, Equatable {
         if threads < 1 { throw SimulatorError("threads must be at least 1") }
         if retryAfterSeconds < 0 { throw SimulatorError("retry-after seconds must not be negative") }
         if let rpm = requestsPerMinute, rpm < 1 { throw SimulatorError("the requests-per-minute limit must be at least 1") }
+        if let capacity, capacity.isEmpty || capacity.contains(where: { $0.capacity < 1 }) {
+            throw SimulatorError("the capacity must be at least 1 request at a time")
+        }
+        if serviceTime < .zero { throw SimulatorError("the service time must not be negative") }
+        if let queueLimit, queueLimit < 0 { throw SimulatorError("the queue limit must not be negative") }
         switch latency {
         case .fixed(let value) where value < .zero:
             throw SimulatorError("latency must not be negative")
@@ -172,13 +185,18 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var connectionsClosed: Int = 0
     /// Requests the timeout fault is holding right now.
     public var held: Int = 0
+    /// Under the capacity model: requests being served, waiting, and the most that waited at once.
+    public var serving: Int = 0
+    public var queued: Int = 0
+    public var peakQueued: Int = 0
 
     public init() {}
 
     public subscript(outcome: String) -> Int { outcomes[outcome] ?? 0 }
 
     enum CodingKeys: String, CodingKey {
-        case requests, responses, outcomes, held
+        case requests, responses, outcomes, held, serving, queued
+        case peakQueued = "peak_queued"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

@@ -28,6 +28,9 @@ final class SimulatorState: @unchecked Sendable {
     private var logFile: UnsafeMutablePointer<FILE>?
     private var waiters: [UInt64: Waiter] = [:]
     private var nextWaiterID: UInt64 = 0
+    /// The capacity model's queue of requests waiting to be served (their start actions).
+    private var capacityQueue: CapacityQueue<@Sendable () -> Void>?
+    private let startedNanos = DispatchTime.now().uptimeNanoseconds
 
     private struct Waiter {
         var predicate: @Sendable (SimulatorStats) -> Bool
@@ -37,6 +40,9 @@ final class SimulatorState: @unchecked Sendable {
     init(config: SimulatorConfig) throws(SimulatorError) {
         self.config = config
         generator = SeededRandom(seed: config.seed)
+        if let schedule = config.capacity {
+            capacityQueue = CapacityQueue(schedule: schedule, queueLimit: config.queueLimit)
+        }
         if let path = config.logPath {
             guard let file = fopen(path, "a") else {
                 throw SimulatorError("cannot open the log file \(path) for appending: \(String(cString: strerror(errno)))")
@@ -171,6 +177,46 @@ final class SimulatorState: @unchecked Sendable {
     }
 
     // MARK: stats
+
+    // MARK: capacity model
+
+    private var secondsSinceStart: Double { Double(DispatchTime.now().uptimeNanoseconds &- startedNanos) / 1e9 }
+
+    /// Whether the capacity model is on.
+    var hasCapacity: Bool { capacityQueue != nil }
+
+    /// A request asks to be served: `start` runs now (on this thread) if there is room, later
+    /// (on the thread that ends another service) if it queues; false: refused, queue full.
+    func requestService(_ start: @escaping @Sendable () -> Void) -> Bool {
+        lock.lock()
+        guard var queue = capacityQueue else { lock.unlock(); start(); return true }
+        let admission = queue.arrive(start, at: secondsSinceStart)
+        capacityQueue = queue
+        updateCapacityStats(queue)
+        lock.unlock()
+        switch admission {
+        case .serveNow: start(); return true
+        case .queued: return true
+        case .refused: return false
+        }
+    }
+
+    /// A service ended (answered, or its client left): the next waiting requests start.
+    func endService() {
+        lock.lock()
+        guard var queue = capacityQueue else { lock.unlock(); return }
+        let next = queue.finish(at: secondsSinceStart)
+        capacityQueue = queue
+        updateCapacityStats(queue)
+        lock.unlock()
+        for start in next { start() }
+    }
+
+    private func updateCapacityStats(_ queue: CapacityQueue<@Sendable () -> Void>) {
+        stats.serving = queue.serving
+        stats.queued = queue.waitingCount
+        stats.peakQueued = queue.peakWaiting
+    }
 
     func snapshot() -> SimulatorStats {
         lock.lock()

@@ -78,6 +78,17 @@ struct SimulateCommand: AsyncParsableCommand {
         valueName: "NAME"))
     var requireKeyEnv: String?
 
+    @Option(help: ArgumentHelp(
+        "Model an inference server (vLLM, SGLang): serve at most this many requests at once and queue the rest first in, first out, so latency grows with load and no 429 comes. A number, or a schedule of seconds-since-start:capacity pairs like 0:48,60:24 (the capacity halves after a minute).",
+        valueName: "N|schedule"))
+    var capacity: String?
+
+    @Option(name: .customLong("service-ms"), help: "With --capacity: milliseconds to serve one request once its turn comes (default 300).")
+    var serviceMs = 300
+
+    @Option(name: .customLong("queue-limit"), help: "With --capacity: requests waiting past this many are answered 503 at once (default: no limit; clients time out instead).")
+    var queueLimit: Int?
+
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
 
@@ -100,10 +111,19 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             requiredKey = value
         }
+        var schedule: [CapacityStep]?
+        if let capacity {
+            guard let parsed = parseCapacitySchedule(capacity) else {
+                throw ValidationError("--capacity must be a positive number or seconds:capacity pairs starting at 0, like 0:48,60:24; not \(capacity)")
+            }
+            schedule = parsed
+        } else if serviceMs != 300 || queueLimit != nil {
+            throw ValidationError("--service-ms and --queue-limit model a server's capacity: give --capacity too")
+        }
         let latency: SimulatorConfig.Latency = latencySigma > 0
             ? .lognormal(median: .milliseconds(latencyMs), sigma: latencySigma)
             : .fixed(.milliseconds(latencyMs))
-        return SimulatorConfig(
+        var config = SimulatorConfig(
             host: host, port: port, threads: threads, latency: latency,
             rate429: fail429, rate500: fail500, rate502: fail502, rate503: fail503,
             rateTimeout: failTimeout, rateReset: failReset, rateMalformed: failMalformed,
@@ -111,6 +131,10 @@ struct SimulateCommand: AsyncParsableCommand {
             retryAfterSeconds: retryAfter, requestsPerMinute: rpm, requiredAPIKey: requiredKey,
             seed: seed, logPath: log
         )
+        config.capacity = schedule
+        config.serviceTime = .milliseconds(serviceMs)
+        config.queueLimit = queueLimit
+        return config
     }
 
     func run() async throws {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # batch vs. nanochat's seed generator, side by side, against `batch simulate` on this machine.
 #
-# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f,g] [SEED_SCRIPT_PATH]
+# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f,g,h] [SEED_SCRIPT_PATH]
 #   SEED_SCRIPT_PATH defaults to ../shared/seed/gen_synthetic_data.py (relative to the repo root);
 #   when it is absent the seed side is skipped with a message.
 #   --quick       a few hundred rows per workload (CI); exits non-zero only on a gross regression:
@@ -26,13 +26,17 @@
 #       batch next to h2load (nghttp2's load generator) on the same wire, body and concurrency,
 #       as ratios; peak RSS at 1,024 over HTTP/2 for 10k vs. 100k rows (full form). Needs nginx
 #       and h2load (Debian: nginx-light, nghttp2-client).
+#   (h) a self-hosted server that queues (`simulate --capacity 48 --service-ms 300`, no 429s):
+#       batch --concurrency auto next to fixed 16 and 512 (rows/s as % of the capacity's 160/s,
+#       median latency against the service time, timeouts); the capacity halving mid-run (time
+#       until the window follows); a plain --latency-ms 300 server (time to grow to the maximum).
 # Each tool runs under /usr/bin/time -v against a fresh simulator on a free port.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f,g" SEED="" BIN="" NOSEED=0
+QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f,g,h" SEED="" BIN="" NOSEED=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -223,9 +227,11 @@ echo "seed: ${SEED:-skipped}"
 if [ $QUICK = 1 ]; then
     A_ROWS=320 B_ROWS=4096 C_ROWS=200 D_SECONDS=30 E_SMALL=2000 E_LARGE=10000 F_ROWS=20000 F_DONE=18000
     G_SPECS=${G_SPECS:-"h2:256:2048"}
+    H_ROWS=1600 H_SPECS="auto:1024" H_DROP_ROWS=0 H_GROW_ROWS=0
 else
     A_ROWS=2000 B_ROWS=20000 C_ROWS=1000 D_SECONDS=180 E_SMALL=10000 E_LARGE=100000 F_ROWS=1000000 F_DONE=900000
     G_SPECS=${G_SPECS:-"h2:256:10240 h2:1024:20480 h1:256:10240 h1:1024:20480 h2:1024:10240 h2:1024:102400"}
+    H_ROWS=9600 H_SPECS="auto:1024 16 512" H_DROP_ROWS=9600 H_GROW_ROWS=20480
 fi
 
 # (a) ------------------------------------------------------------------------------------------
@@ -464,6 +470,74 @@ if want g; then
         echo "| workload | batch rows/s as % of h2load's | batch rows/s | h2load req/s | batch CPU-s/1k | h2load CPU-s/1k | batch RSS MB | h2load RSS MB |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|"
         awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$WORK/g.ratios"
+    fi
+fi
+
+# (h) ------------------------------------------------------------------------------------------
+# ledger_stats DB SINCE_S: median attempt latency (ms), timeouts, rows/s of rows finished from
+# SINCE_S seconds after the first request to the last, and the window log ("size:reason@s" ...).
+ledger_stats() { python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); since = float(sys.argv[2])
+lat = sorted(r[0] for r in db.execute("SELECT ended_at_ms - started_at_ms FROM attempts"))
+t0 = db.execute("SELECT MIN(started_at_ms) FROM attempts").fetchone()[0] or 0
+timeouts = db.execute("SELECT COUNT(*) FROM attempts WHERE error_kind = 'timeout'").fetchone()[0]
+fin = [r[0] for r in db.execute("SELECT finished_at_ms FROM results ORDER BY finished_at_ms")]
+late = [f for f in fin if f >= t0 + since * 1000]
+rate = (len(late) - 1) / ((late[-1] - late[0]) / 1000) if len(late) > 1 and late[-1] > late[0] else 0
+try:
+    log = " ".join(f"{s}:{r}@{(t - t0) / 1000:.1f}" for t, s, r in db.execute("SELECT at_ms, size, reason FROM window_changes ORDER BY id"))
+except sqlite3.OperationalError:
+    log = ""
+print(lat[len(lat) // 2] if lat else 0, timeouts, f"{rate:.1f}", log)
+PY
+}
+if want h; then
+    echo
+    echo "### (h) a self-hosted server that queues: --capacity 48 --service-ms 300 (160 rows/s at most), no 429s"
+    echo
+    echo "| concurrency | rows | wall s | rows/s | % of 160/s | rows/s after 10 s | % of 160/s | median latency ms | x service | timeouts | final window | lost | duplicated |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for spec in $H_SPECS; do
+        start_sim "h-$spec" --capacity 48 --service-ms 300
+        case $spec in auto*) conc=$spec ;; *) conc=$spec ;; esac
+        run_batch "h-${spec//:/-}" "$H_ROWS" "$conc"
+        stop_sim
+        read -r median timeouts late_rps wlog <<<"$(ledger_stats "$WORK/h-${spec//:/-}.db" 10)"
+        rps=$(awk -v n="$EXPORTED" -v w="$WALL" 'BEGIN { printf "%.1f", n / w }')
+        final=$(echo "$wlog" | awk '{ print $NF }' | cut -d@ -f1)
+        LOST=$((H_ROWS - UNIQUE))
+        echo "| $spec | $H_ROWS | $WALL | $rps | $(awk -v r="$rps" 'BEGIN { printf "%.1f%%", 100 * r / 160 }') | $late_rps | $(awk -v r="$late_rps" 'BEGIN { printf "%.1f%%", 100 * r / 160 }') | $median | $(awk -v m="$median" 'BEGIN { printf "%.2f", m / 300 }') | $timeouts | ${final:--} | $LOST | $DUP |"
+        [ -n "$wlog" ] && echo "window log ($spec): $(echo "$wlog" | cut -c1-400)" >>"$WORK/notes"
+        check_loss "(h) $spec"
+        if [ $QUICK = 1 ] && awk -v r="$rps" 'BEGIN { exit !(r < 80) }'; then fail_gross "(h) $spec: $rps rows/s, under 50% of the capacity's 160/s"; fi
+    done
+    flush_notes
+    if [ "$H_DROP_ROWS" -gt 0 ]; then
+        echo
+        echo "The capacity halves 30 s into the run (--capacity 0:48,30:24), --concurrency auto:"
+        start_sim h-drop --capacity 0:48,30:24 --service-ms 300
+        run_batch h-drop "$H_DROP_ROWS" auto
+        stop_sim
+        read -r median timeouts late_rps wlog <<<"$(ledger_stats "$WORK/h-drop.db" 40)"
+        follow=$(echo "$wlog" | tr ' ' '\n' | awk -F'[:@]' '$3 > 30 && $1 <= 34 { printf "%.1f", $3 - 30; exit }')
+        echo
+        echo "- window after the drop first at or under 34 (24 + a short queue): ${follow:-never} s after it; rows/s after 40 s: $late_rps (capacity 80/s); timeouts: $timeouts; lost $((H_DROP_ROWS - UNIQUE)), duplicated $DUP"
+        echo "- window log: $(echo "$wlog" | cut -c1-600)"
+        check_loss "(h) drop"
+    fi
+    if [ "$H_GROW_ROWS" -gt 0 ]; then
+        echo
+        echo "A plain --latency-ms 300 server (no capacity limit), --concurrency auto (maximum 1,024):"
+        start_sim h-grow --latency-ms 300
+        run_batch h-grow "$H_GROW_ROWS" auto
+        stop_sim
+        read -r median timeouts late_rps wlog <<<"$(ledger_stats "$WORK/h-grow.db" 10)"
+        reached=$(echo "$wlog" | tr ' ' '\n' | awk -F'[:@]' '$1 >= 1024 { print $3; exit }')
+        echo
+        echo "- reached 1,024 in flight ${reached:+after }${reached:-never}${reached:+ s}; rows/s after 10 s: $late_rps (ideal 3,413); median latency $median ms; lost $((H_GROW_ROWS - UNIQUE)), duplicated $DUP"
+        echo "- window log: $(echo "$wlog" | cut -c1-300)"
+        check_loss "(h) grow"
     fi
 fi
 

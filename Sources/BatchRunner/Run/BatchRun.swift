@@ -35,6 +35,10 @@ public final class BatchRun {
 
     // Loop state.
     private var window: CongestionWindow
+    /// `--concurrency auto`: the limit the server's latency allows (nil: a fixed window).
+    private var adaptive: AdaptiveWindow?
+    /// The window last written to the ledger, and why it moved.
+    private var loggedWindow: (size: Int, reason: String)?
     private var breaker: CircuitBreaker
     /// The last attempt that failed in a way the breaker counts (for its message).
     private var lastBreakerFailure: AttemptRecord?
@@ -88,6 +92,7 @@ public final class BatchRun {
         self.random = SeededRandom(seed: settings.seed ?? UInt64.random(in: 0...UInt64.max))
         self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
         self.window = CongestionWindow(maximum: settings.concurrency)
+        self.adaptive = settings.adaptiveConcurrency == true ? AdaptiveWindow(maximum: settings.concurrency) : nil
         self.breaker = CircuitBreaker(threshold: settings.breakerThreshold)
         self.control = RunControl(inbox: inbox)
         self.claimBatch = min(64, max(1, settings.concurrency / 4))
@@ -191,7 +196,7 @@ public final class BatchRun {
             wake(at: window.pausedUntilMs)
             return
         }
-        while inFlight.count < window.window {
+        while inFlight.count < effectiveWindow {
             if claimed.isEmpty {
                 let rows = try ledger.apply(unwritten, thenClaim: claimBatch, nowMs: now, owner: owner)
                 unwritten.removeAll(keepingCapacity: true)
@@ -220,6 +225,36 @@ public final class BatchRun {
             counts.inFlight += 1
             requestsSent += 1
             inFlight[row.index] = send(row, estimate: averageTokens)
+        }
+    }
+
+    /// Requests that may be in flight now: the congestion window, capped by the adaptive one.
+    private var effectiveWindow: Int { min(window.window, adaptive?.limit ?? .max) }
+
+    /// Why the window is what it is: the adaptive window's last move, or a 429 storm's cut.
+    private var windowReason: String {
+        if let adaptive, adaptive.limit <= window.window { return adaptive.reason.rawValue }
+        return window.window < window.maximum ? AdaptiveWindow.Reason.rateLimited.rawValue : AdaptiveWindow.Reason.start.rawValue
+    }
+
+    /// Records a change of the window (size or reason) with the next ledger write.
+    private func logWindowChange(now: Int64) {
+        let size = effectiveWindow, reason = windowReason
+        if let logged = loggedWindow, logged.size == size, logged.reason == reason { return }
+        loggedWindow = (size, reason)
+        if unwritten.isEmpty { oldestUnwrittenMs = now }
+        unwritten.append(.window(size: size, reason: reason, atMs: now))
+    }
+
+    /// Feeds the adaptive window a failed attempt: 429s, timeouts and overload answers cut it.
+    private func congestion(_ attempt: AttemptRecord, rateLimited: Bool, now: Int64) {
+        guard adaptive != nil else { return }
+        if rateLimited {
+            adaptive?.congested(.rateLimited, nowMs: now)
+        } else if attempt.errorKind == "timeout" {
+            adaptive?.congested(.timeout, nowMs: now)
+        } else if attempt.httpStatus == 503 {
+            adaptive?.congested(.overload, nowMs: now)
         }
     }
 
@@ -302,9 +337,11 @@ public final class BatchRun {
                 counts.done += 1
                 finished += 1
                 window.succeeded()
+                adaptive?.succeeded(latencyMs: one.endedAtMs - one.startedAtMs, nowMs: now, inFlight: inFlight.count + 1)
                 _ = breaker.record(failureKind: nil)
             case let .retry(attempt, waitMs, rateLimit):
                 var delay = waitMs ?? backoff.delayMs(afterFailedAttempts: attempt.attempt, using: &random)
+                congestion(attempt, rateLimited: rateLimit, now: now)
                 if rateLimit {
                     delay = max(delay, 1_000)
                     window.rateLimited(nowMs: now, waitMs: delay)
@@ -317,6 +354,7 @@ public final class BatchRun {
                 // Judged after this pass's claim: the ledger has not seen the row come back yet.
                 noWorkLeft = false
             case let .fail(attempt):
+                congestion(attempt, rateLimited: false, now: now)
                 transitions.append(.fail(row.index, attempt))
                 counts.failed += 1
                 finished += 1
@@ -335,6 +373,7 @@ public final class BatchRun {
             if unwritten.isEmpty { oldestUnwrittenMs = now }
             unwritten += transitions
         }
+        logWindowChange(now: now)
         if finished > 0 { recentFinishes.append((now, finished)) }
     }
 
@@ -401,7 +440,8 @@ public final class BatchRun {
         let remaining = Double(counts.pending + counts.inFlight)
         onProgress(RunProgress(
             counts: counts, elapsedMs: now - startedMs, rowsPerSecond: rate,
-            etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage, window: window.window,
+            etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage, window: effectiveWindow,
+            windowReason: windowReason, adaptive: adaptive != nil,
             paused: window.isPaused(nowMs: now), requestsSent: requestsSent))
     }
 }

@@ -9,8 +9,13 @@ public struct RunProgress: Sendable {
     /// Seconds until every row is finished at the current rate, when it can be told.
     public var etaSeconds: Double?
     public var usage: UsageTotals
-    /// The current concurrency window (lower than the setting after rate-limit answers).
+    /// The current concurrency window (lower than the setting after rate-limit answers; with
+    /// `--concurrency auto`, what the server's latency allows).
     public var window: Int
+    /// Why the window last moved: start, growth, latency, 429, timeout, overload.
+    public var windowReason: String
+    /// `--concurrency auto`.
+    public var adaptive: Bool
     /// True while every worker waits out a rate limit.
     public var paused: Bool
     public var requestsSent: Int

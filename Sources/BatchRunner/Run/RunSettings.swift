@@ -2,8 +2,12 @@
 /// continues with the same settings. Never holds a secret: only the *name* of the variable that
 /// holds the API key.
 public struct RunSettings: Codable, Sendable, Equatable {
-    /// Requests in flight at once (the ceiling; rate-limit answers lower it for a while).
+    /// Requests in flight at once (the ceiling; rate-limit answers lower it for a while). With
+    /// `adaptiveConcurrency`, the most the adaptive window may reach.
     public var concurrency: Int = 16
+    /// `--concurrency auto`: the window follows the server's latency (``AdaptiveWindow``), for
+    /// self-hosted servers that queue instead of answering 429. nil (older ledgers) means false.
+    public var adaptiveConcurrency: Bool?
     /// Requests per minute, or nil for no limit.
     public var requestsPerMinute: Double?
     /// Tokens (prompt plus completion) per minute, or nil for no limit.

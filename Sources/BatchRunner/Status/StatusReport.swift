@@ -20,9 +20,13 @@ public struct LedgerStatus: Codable, Sendable {
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
     public var model: String?
+    /// The concurrency window's latest recorded size and why it moved (nil before any record).
+    public var window: Int?
+    public var windowReason: String?
 
     enum CodingKeys: String, CodingKey {
-        case ledger, shard, total, pending, done, failed, attempts, cost, errors, model
+        case ledger, shard, total, pending, done, failed, attempts, cost, errors, model, window
+        case windowReason = "window_reason"
         case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
     }
@@ -86,12 +90,26 @@ public struct StatusReport: Codable, Sendable {
             let since = max(windowStart, try reader.activityStart(endedSince: windowStart) ?? windowStart)
             let rate = Double(recent) / (Double(max(nowMs - since, 1_000)) / 1_000)
             let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
+            let window = reader.latestWindow()
             return LedgerStatus(
                 ledger: path, shard: run.shard?.description, plannedRows: run.plannedRows, total: counts.total,
                 pending: counts.pending, inFlight: counts.inFlight, done: counts.done, failed: counts.failed,
                 attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 cost: usage.cost, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
-                rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model)
+                rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model,
+                window: window?.size, windowReason: window?.reason)
+        }
+    }
+
+    static func describe(windowReason reason: String) -> String {
+        switch reason {
+        case "start": "nothing yet (the starting window)"
+        case "growth": "growth (answers came back without queueing)"
+        case "latency": "latency (the server queued requests)"
+        case "429": "rate limits (429)"
+        case "timeout": "timeouts"
+        case "overload": "overload answers (503)"
+        default: reason
         }
     }
 
@@ -109,6 +127,11 @@ public struct StatusReport: Codable, Sendable {
         lines.append("attempts  \(attempts); tokens \(promptTokens) prompt + \(completionTokens) completion; cost \(String(format: "%.4f", cost))")
         let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))
+        for s in ledgers {
+            guard let size = s.window, let reason = s.windowReason else { continue }
+            let which = ledgers.count > 1 ? " (shard \(s.shard ?? "-"))" : ""
+            lines.append("window    \(size) requests in flight at most\(which), last moved by: \(Self.describe(windowReason: reason))")
+        }
         if !errors.isEmpty {
             let top = errors.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
             lines.append("errors    " + top.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -6,7 +6,9 @@ import Ledger
 /// Limits and endpoint flags shared by run, resume, retry and demo. On resume and retry, only
 /// the flags given override what the ledger stored.
 struct SettingsOptions: ParsableArguments {
-    @Option(help: "Requests in flight at once (default 16).") var concurrency: Int?
+    @Option(help: ArgumentHelp(
+        "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
+        valueName: "N|auto[:MAX]")) var concurrency: ConcurrencySetting?
     @Option(help: "Requests per minute (default: no limit).") var rpm: Double?
     @Option(help: "Tokens per minute, prompt plus completion (default: no limit).") var tpm: Double?
     @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
@@ -27,7 +29,9 @@ struct SettingsOptions: ParsableArguments {
     @Flag(name: .customLong("no-http1.1"), help: .hidden) var noHttp11: Bool = false
 
     func validate() throws {
-        if let concurrency, concurrency < 1 || concurrency > 4_096 { throw ValidationError("--concurrency must be between 1 and 4096") }
+        if let concurrency, concurrency.limit < 1 || concurrency.limit > 4_096 {
+            throw ValidationError("--concurrency must be between 1 and 4096 (or auto, auto:MAX with MAX in that range)")
+        }
         if let rpm, rpm <= 0 { throw ValidationError("--rpm must be positive") }
         if let tpm, tpm <= 0 { throw ValidationError("--tpm must be positive") }
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
@@ -44,7 +48,10 @@ struct SettingsOptions: ParsableArguments {
     }
 
     func apply(to settings: inout RunSettings) {
-        if let concurrency { settings.concurrency = concurrency }
+        if let concurrency {
+            settings.concurrency = concurrency.limit
+            settings.adaptiveConcurrency = concurrency.adaptive ? true : nil
+        }
         if let rpm { settings.requestsPerMinute = rpm }
         if let tpm { settings.tokensPerMinute = tpm }
         if let maxAttempts { settings.maxAttempts = maxAttempts }
@@ -65,3 +72,30 @@ struct SettingsOptions: ParsableArguments {
 
 /// `--durability normal|full`.
 extension Durability: ExpressibleByArgument {}
+
+/// `--concurrency N`, `auto` or `auto:MAX`.
+struct ConcurrencySetting: ExpressibleByArgument, Equatable {
+    /// The fixed window, or the adaptive window's maximum.
+    var limit: Int
+    var adaptive: Bool
+
+    static let defaultAutoMaximum = 1_024
+
+    init(limit: Int, adaptive: Bool) {
+        self.limit = limit
+        self.adaptive = adaptive
+    }
+
+    init?(argument: String) {
+        let text = argument.lowercased()
+        if let n = Int(text) {
+            self.init(limit: n, adaptive: false)
+        } else if text == "auto" {
+            self.init(limit: Self.defaultAutoMaximum, adaptive: true)
+        } else if text.hasPrefix("auto:"), let max = Int(text.dropFirst(5)) {
+            self.init(limit: max, adaptive: true)
+        } else {
+            return nil
+        }
+    }
+}

@@ -246,6 +246,26 @@ struct RunCommandTests {
         #expect(first.hasPrefix(#"{"messages": [{"role": "user""#) && first.contains(#"], "metadata": {"topic": "#))
     }
 
+    @Test("--max-cost holds at 1,024 in flight: requests reserve their expected cost, so the spend stops within one request of the budget")
+    func budgetAtHighConcurrency() async throws {
+        let dir = try TemporaryDirectory("run-budget-1024")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess(["--latency-ms", "100"])
+        let ledger = dir.path("run.db")
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "3000",
+                                      "--concurrency", "1024", "--max-cost", "1", "--base-url", sim.baseURL])
+        #expect(run.status == 4, "\(run.output)")
+        let stopped = try await RunSupport.status([ledger])
+        let cost = stopped["cost"] as? Double ?? 0
+        let done = RunSupport.int(stopped, "done")
+        let perRow = cost / Double(max(1, done))
+        // Without reservations the first wave alone sent 1,024 requests: about 2.9 credits.
+        #expect(cost <= 1 + perRow, "spent \(cost) of a budget of 1 (\(done) rows, \(perRow) each)")
+        #expect(cost > 1 - 3 * perRow, "spent \(cost): the budget is used, not left idle")
+        #expect(RunSupport.int(stopped, "in_flight") == 0 && RunSupport.int(stopped, "pending") == 3000 - done)
+        await sim.stop()
+    }
+
     @Test("--max-cost stops claiming once the recorded cost reaches the budget, and resume with a higher one finishes")
     func budget() async throws {
         let dir = try TemporaryDirectory("run-budget")
@@ -259,9 +279,10 @@ struct RunCommandTests {
         #expect(run.stderr.contains("resume --ledger \(ledger) --max-cost 1.02`"), "the hint names a budget, not a placeholder: \(run.stderr)")
         let stopped = try await RunSupport.status([ledger])
         let cost = stopped["cost"] as? Double ?? 0
-        #expect(cost >= 0.02 && RunSupport.int(stopped, "done") < 200 && RunSupport.int(stopped, "in_flight") == 0)
-        let perRow = cost / Double(RunSupport.int(stopped, "done"))
-        #expect(cost < 0.02 + 5 * perRow, "at most the rows in flight when the budget was reached add to it")
+        #expect(RunSupport.int(stopped, "done") < 200 && RunSupport.int(stopped, "in_flight") == 0)
+        let perRow = cost / Double(max(1, RunSupport.int(stopped, "done")))
+        #expect(cost <= 0.02 + perRow, "never past the budget by more than one request: \(cost)")
+        #expect(cost > 0.02 - 3 * perRow, "and it spends what fits: \(cost)")
         let resumed = try await runBatch(["resume", "--ledger", ledger, "--max-cost", "100"])
         #expect(resumed.status == 0)
         #expect(RunSupport.int(try await RunSupport.status([ledger]), "done") == 200)

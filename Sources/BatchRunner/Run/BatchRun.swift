@@ -37,6 +37,9 @@ public final class BatchRun {
     private var window: CongestionWindow
     /// `--concurrency auto`: the limit the server's latency allows (nil: a fixed window).
     private var adaptive: AdaptiveWindow?
+    /// `--max-cost`: each request in flight holds its expected cost (see ``CostReservations``).
+    private var reservations: CostReservations?
+    private var reservedFor: [Int64: Double] = [:]
     /// The window last written to the ledger, and why it moved.
     private var loggedWindow: (size: Int, reason: String)?
     private var breaker: CircuitBreaker
@@ -93,6 +96,7 @@ public final class BatchRun {
         self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
         self.window = CongestionWindow(maximum: settings.concurrency)
         self.adaptive = settings.adaptiveConcurrency == true ? AdaptiveWindow(maximum: settings.concurrency) : nil
+        self.reservations = settings.maxCost.map { CostReservations(budget: $0) }
         self.breaker = CircuitBreaker(threshold: settings.breakerThreshold)
         self.control = RunControl(inbox: inbox)
         self.claimBatch = min(64, max(1, settings.concurrency / 4))
@@ -197,6 +201,15 @@ public final class BatchRun {
             return
         }
         while inFlight.count < effectiveWindow {
+            if let reservations, !reservations.allows(spent: usage.cost) {
+                // The next request's expected cost does not fit. Answers in flight may still
+                // settle below their reservations; with none left, the budget is reached.
+                if inFlight.isEmpty {
+                    stop(.budgetReached(cost: usage.cost, budget: reservations.budget))
+                    unclaimQueued()
+                }
+                return
+            }
             if claimed.isEmpty {
                 let rows = try ledger.apply(unwritten, thenClaim: claimBatch, nowMs: now, owner: owner)
                 unwritten.removeAll(keepingCapacity: true)
@@ -224,6 +237,7 @@ public final class BatchRun {
             counts.pending -= 1
             counts.inFlight += 1
             requestsSent += 1
+            if let reservation = reservations?.reserve(spent: usage.cost) { reservedFor[row.index] = reservation }
             inFlight[row.index] = send(row, estimate: averageTokens)
         }
     }
@@ -317,6 +331,9 @@ public final class BatchRun {
             let verdict = RowJudge.judge(
                 client.outcome(of: one.answer), labels: one.labels, recipe: recipe, attempt: row.attempt,
                 maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs)
+            if let reservation = reservedFor.removeValue(forKey: row.index) {
+                reservations?.settle(reservation, actual: abandoning && !verdict.isDone ? nil : verdict.attempt.cost)
+            }
             if abandoning, !verdict.isDone {
                 // Aborted by the hard stop: not an attempt that counts (a result still is kept).
                 counts.pending += 1

@@ -88,6 +88,18 @@ extension LedgerReader {
         return (s.int(0), s.text(1), s.int64(2))
     }
 
+    /// When the first recorded attempt started and the last recorded one ended (nil: none yet).
+    /// By attempt id, so it costs two index lookups whatever the ledger's size.
+    public func attemptSpan() throws(LedgerError) -> (firstStartMs: Int64, lastEndMs: Int64)? {
+        let s = try db.statement("""
+            SELECT (SELECT started_at_ms FROM attempts ORDER BY id LIMIT 1),
+                   (SELECT ended_at_ms FROM attempts ORDER BY id DESC LIMIT 1)
+            """)
+        defer { s.reset() }
+        try s.step(doing: "reading when the attempts began and ended")
+        return s.isNull(0) || s.isNull(1) ? nil : (s.int64(0), s.int64(1))
+    }
+
     /// Rows that became done at or after `ms` (for the recent rate).
     public func finishedSince(_ ms: Int64) throws(LedgerError) -> Int {
         let s = try db.statement("SELECT COUNT(*) FROM results WHERE finished_at_ms >= ?")

@@ -283,9 +283,18 @@ struct RunCommandTests {
         let perRow = cost / Double(max(1, RunSupport.int(stopped, "done")))
         #expect(cost <= 0.02 + perRow, "never past the budget by more than one request: \(cost)")
         #expect(cost > 0.02 - 3 * perRow, "and it spends what fits: \(cost)")
+        // status --json projects the whole run's cost and time from the run's own rates.
+        let projected = stopped["projected_cost"] as? Double ?? -1
+        #expect((stopped["projected_seconds"] as? Double ?? -1) > 0, "\(stopped)")
+        let text = try await runBatch(["status", "--ledger", ledger])
+        #expect(text.stdout.contains("projected "), "\(text.stdout)")
         let resumed = try await runBatch(["resume", "--ledger", ledger, "--max-cost", "100"])
         #expect(resumed.status == 0)
-        #expect(RunSupport.int(try await RunSupport.status([ledger]), "done") == 200)
+        let finished = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(finished, "done") == 200)
+        let total = finished["cost"] as? Double ?? 0
+        #expect(abs(projected - total) <= 0.1 * total, "projected \(projected) after \(RunSupport.int(stopped, "done")) rows; the run cost \(total)")
+        #expect(finished["projected_cost"] as? Double == total, "a finished run projects what it cost")
         await sim.stop()
     }
 

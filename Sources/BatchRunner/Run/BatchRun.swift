@@ -457,7 +457,9 @@ public final class BatchRun {
         let remaining = Double(counts.pending + counts.inFlight)
         onProgress(RunProgress(
             counts: counts, elapsedMs: now - startedMs, rowsPerSecond: rate,
-            etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage, window: effectiveWindow,
+            etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage,
+            projectedCost: counts.done > 0 ? usage.cost + remaining * usage.cost / Double(counts.done) : nil,
+            window: effectiveWindow,
             windowReason: windowReason, adaptive: adaptive != nil,
             paused: window.isPaused(nowMs: now), requestsSent: requestsSent))
     }

@@ -9,6 +9,8 @@ public struct RunProgress: Sendable {
     /// Seconds until every row is finished at the current rate, when it can be told.
     public var etaSeconds: Double?
     public var usage: UsageTotals
+    /// The whole run's cost at this process's cost per done row so far (nil before a row is done).
+    public var projectedCost: Double?
     /// The current concurrency window (lower than the setting after rate-limit answers; with
     /// `--concurrency auto`, what the server's latency allows).
     public var window: Int

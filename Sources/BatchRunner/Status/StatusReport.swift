@@ -23,10 +23,16 @@ public struct LedgerStatus: Codable, Sendable {
     /// The concurrency window's latest recorded size and why it moved (nil before any record).
     public var window: Int?
     public var windowReason: String?
+    /// What the whole run will have cost once every row is finished (same unit as `cost`): the
+    /// cost so far plus the rows left at the run's own cost per done row. nil before any row is done.
+    public var projectedCost: Double?
+    /// Seconds until every row is finished at the run's own rate (rows finished over the time
+    /// from its first attempt to its last), not only the last minute's. nil before any row finished.
+    public var projectedSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case ledger, shard, total, pending, done, failed, attempts, cost, errors, model, window
-        case windowReason = "window_reason"
+        case windowReason = "window_reason", projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
         case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
     }
@@ -46,19 +52,24 @@ public struct StatusReport: Codable, Sendable {
     public var errors: [String: Int]
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
+    /// Summed over the ledgers (each at its own cost per row); nil while any ledger has none.
+    public var projectedCost: Double?
+    /// The longest of the ledgers' (shards run side by side); nil while any ledger has none.
+    public var projectedSeconds: Double?
     public var ledgers: [LedgerStatus]
 
     enum CodingKeys: String, CodingKey {
         case total, pending, done, failed, attempts, cost, errors, ledgers
         case inFlight = "in_flight", promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
         case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
+        case projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
     }
 
     public static func read(ledgers paths: [String], nowMs: Int64) throws -> StatusReport {
         let each = try paths.map { try readOne($0, nowMs: nowMs) }
         var report = StatusReport(
             total: 0, pending: 0, inFlight: 0, done: 0, failed: 0, attempts: 0, promptTokens: 0, completionTokens: 0,
-            cost: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, ledgers: each)
+            cost: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
         for s in each {
             report.total += s.total
             report.pending += s.pending
@@ -74,6 +85,9 @@ public struct StatusReport: Codable, Sendable {
         }
         let remaining = Double(report.pending + report.inFlight)
         report.etaSeconds = report.rowsPerSecond > 0 ? remaining / report.rowsPerSecond : nil
+        let costs = each.map(\.projectedCost), times = each.map(\.projectedSeconds)
+        report.projectedCost = costs.contains(nil) ? nil : costs.reduce(0) { $0 + ($1 ?? 0) }
+        report.projectedSeconds = times.contains(nil) ? nil : times.compactMap { $0 }.max()
         return report
     }
 
@@ -91,13 +105,21 @@ public struct StatusReport: Codable, Sendable {
             let rate = Double(recent) / (Double(max(nowMs - since, 1_000)) / 1_000)
             let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
             let window = reader.latestWindow()
+            let left = Double(counts.pending + counts.inFlight)
+            let projectedCost = counts.done > 0 ? usage.cost + left * usage.cost / Double(counts.done) : nil
+            var projectedSeconds: Double?
+            if let span = try reader.attemptSpan(), counts.done + counts.failed > 0, span.lastEndMs > span.firstStartMs {
+                let runRate = Double(counts.done + counts.failed) / (Double(span.lastEndMs - span.firstStartMs) / 1_000)
+                projectedSeconds = left / runRate
+            }
             return LedgerStatus(
                 ledger: path, shard: run.shard?.description, plannedRows: run.plannedRows, total: counts.total,
                 pending: counts.pending, inFlight: counts.inFlight, done: counts.done, failed: counts.failed,
                 attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 cost: usage.cost, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
                 rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model,
-                window: window?.size, windowReason: window?.reason)
+                window: window?.size, windowReason: window?.reason,
+                projectedCost: projectedCost, projectedSeconds: projectedSeconds)
         }
     }
 
@@ -127,6 +149,10 @@ public struct StatusReport: Codable, Sendable {
         lines.append("attempts  \(attempts); tokens \(promptTokens) prompt + \(completionTokens) completion; cost \(String(format: "%.4f", cost))")
         let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))
+        if let projectedCost, pending + inFlight > 0 {
+            let finish = projectedSeconds.map { " and finish in \(Progress.duration($0))" } ?? ""
+            lines.append(String(format: "projected %.4f for all %ld rows at the run's own cost per row", projectedCost, total) + finish + " at its own rate")
+        }
         for s in ledgers {
             guard let size = s.window, let reason = s.windowReason else { continue }
             let which = ledgers.count > 1 ? " (shard \(s.shard ?? "-"))" : ""

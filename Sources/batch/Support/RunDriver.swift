@@ -84,6 +84,7 @@ enum ProgressLine {
         var line = String(
             format: "%ld/%ld done, %ld failed, %ld in flight | %.1f rows/s | ETA %@ | %ld+%ld tokens | cost %.4f",
             c.done, c.total, c.failed, c.inFlight, p.rowsPerSecond, eta, p.usage.promptTokens, p.usage.completionTokens, p.usage.cost)
+        if let projected = p.projectedCost, c.pending + c.inFlight > 0 { line += String(format: " (projected %.4f)", projected) }
         if p.adaptive || p.windowReason != "start" { line += " | window \(p.window) (\(p.windowReason))" }
         if p.paused { line += " | rate limited: waiting" }
         return line

@@ -88,6 +88,18 @@ extension LedgerReader {
         return (s.int(0), s.text(1), s.int64(2))
     }
 
+    /// Cost, latency and tokens of every done row (for a pilot's projection: read all of them,
+    /// so only on small ledgers).
+    public func resultMetrics() throws(LedgerError) -> [(cost: Double?, latencyMs: Int?, promptTokens: Int?, completionTokens: Int?)] {
+        let s = try db.statement("SELECT cost, latency_ms, prompt_tokens, completion_tokens FROM results")
+        defer { s.reset() }
+        var rows: [(cost: Double?, latencyMs: Int?, promptTokens: Int?, completionTokens: Int?)] = []
+        while try s.step(doing: "reading the done rows' costs") {
+            rows.append((s.optionalDouble(0), s.optionalInt(1), s.optionalInt(2), s.optionalInt(3)))
+        }
+        return rows
+    }
+
     /// When the first recorded attempt started and the last recorded one ended (nil: none yet).
     /// By attempt id, so it costs two index lookups whatever the ledger's size.
     public func attemptSpan() throws(LedgerError) -> (firstStartMs: Int64, lastEndMs: Int64)? {

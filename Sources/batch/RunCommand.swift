@@ -13,7 +13,7 @@ struct RunCommand: AsyncParsableCommand {
 
         The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
 
-        Exit codes: 0 all rows done; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 6 finished with failed rows (rerun them with `batch retry`); 7 disk full (free space, then `batch resume`); 64 bad flags; 130/143 interrupted. resume and retry exit the same way.
+        Exit codes: 0 all rows done; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 6 finished with failed rows (rerun them with `batch retry`); 7 disk full (free space, then `batch resume`); 8 stopped after --pilot (`batch resume` goes on); 64 bad flags; 130/143 interrupted. resume and retry exit the same way.
         """
     )
 
@@ -28,10 +28,16 @@ struct RunCommand: AsyncParsableCommand {
     var shard: String?
     @Option(help: "normal (a killed process loses nothing) or full (also survives power loss; slower).")
     var durability: Durability = .normal
+    @Option(help: ArgumentHelp(
+        "Send the first K rows (real rows of the run, not wasted), print the cost per row, tokens, latency and the projected cost and time of the whole run, and stop there (exit 8; `batch resume` goes on) unless --yes, or --max-cost covers the projection.",
+        valueName: "K")) var pilot: Int?
+    @Flag(help: "With --pilot: go on after the pilot without stopping.") var yes = false
     @OptionGroup var settings: SettingsOptions
 
     func validate() throws {
         guard num >= 1 else { throw ValidationError("--num must be at least 1") }
+        if let pilot, pilot < 1 { throw ValidationError("--pilot must be at least 1 row") }
+        if yes && pilot == nil { throw ValidationError("--yes confirms going on after a --pilot; give --pilot K too") }
         guard UInt64(num) - 1 <= Recipe.maximumIndex else { throw ValidationError("--num is too large") }
     }
 
@@ -54,7 +60,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes)
     }
 }
 

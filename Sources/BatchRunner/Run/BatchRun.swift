@@ -78,8 +78,11 @@ public final class BatchRun {
     private var oldestUnwrittenMs: Int64 = 0
     private let flushIntervalMs: Int64 = 25
 
+    /// `--pilot K`: stop claiming once this many requests were sent (nil: no pilot).
+    private let pilotRows: Int?
+
     public init(
-        ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings,
+        ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings, pilotRows: Int? = nil,
         clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
         progressIntervalMs: Int64 = 2_000, onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) {
@@ -87,6 +90,7 @@ public final class BatchRun {
         self.recipe = recipe
         self.client = client
         self.settings = settings
+        self.pilotRows = pilotRows
         self.clock = clock
         self.logger = logger
         self.progressIntervalMs = progressIntervalMs
@@ -201,6 +205,11 @@ public final class BatchRun {
             return
         }
         while inFlight.count < effectiveWindow {
+            if let pilotRows, requestsSent >= pilotRows {
+                stop(.pilotFinished(rows: pilotRows))
+                unclaimQueued()
+                return
+            }
             if let reservations, !reservations.allows(spent: usage.cost) {
                 // The next request's expected cost does not fit. Answers in flight may still
                 // settle below their reservations; with none left, the budget is reached.

@@ -35,6 +35,8 @@ public enum StopReason: Sendable, Equatable {
     case budgetReached(cost: Double, budget: Double)
     /// Many attempts in a row failed the same way, or every attempt so far failed (`kind` is the last one's).
     case circuitOpen(kind: String, count: Int, lastError: String)
+    /// `--pilot K`: K rows were sent and answered; the rest wait for a look at the projection.
+    case pilotFinished(rows: Int)
 }
 
 /// How a run ended.

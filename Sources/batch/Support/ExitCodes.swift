@@ -17,6 +17,8 @@ enum BatchExitCode {
     static let rowsFailed: Int32 = 6
     /// The disk holding the ledger is full; the ledger is intact. Free space, then `batch resume`.
     static let diskFull: Int32 = 7
+    /// run --pilot K: the pilot rows are done and the projection printed; `batch resume` goes on.
+    static let pilotStopped: Int32 = 8
     /// A usage error: a bad flag or value (ArgumentParser's EX_USAGE).
     static let usage: Int32 = 64
     /// Interrupted by SIGINT (130) or SIGTERM (143): 128 + the signal number.

@@ -3,6 +3,7 @@ import BatchRunner
 import Foundation
 import Ledger
 import Logging
+import Provider
 import Recipe
 
 /// Runs a ledger to the end with progress on standard error, and maps how it ended to an exit code.
@@ -14,12 +15,33 @@ import Recipe
 /// 130/143 interrupted by SIGINT/SIGTERM. In every case but 0 and 6, unfinished rows are pending
 /// and `batch resume` continues.
 enum RunDriver {
-    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings) async throws {
+    /// - Parameters:
+    ///   - pilot: `run --pilot K`: send K rows, print the projection, and stop there (exit 8)
+    ///     unless `proceed` (`--yes`) or the projection is within `--max-cost`.
+    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings, pilot: Int? = nil, proceed: Bool = false) async throws {
         let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
         defer { transport.shutdown() }
+        if let pilot {
+            let summary = try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: pilot)
+            guard case .pilotFinished = summary.reason else { return try finish(summary, ledger: ledger) }
+            let reader = try LedgerReader(path: ledger.path)
+            let projection = try reader.snapshot { try PilotProjection.read(ledger: $0, settings: settings) }
+            Terminal.error(projection?.text(concurrency: settings.concurrency) ?? "pilot: no row is done yet, so nothing can be projected")
+            let withinBudget = projection.map { p in settings.maxCost.map { p.projectedCostP90 <= $0 } ?? false } ?? false
+            if !(proceed || withinBudget) {
+                Terminal.error("stopped after the pilot (exit code \(BatchExitCode.pilotStopped)). Continue with `\(Invocation.command) resume --ledger \(ledger.path)`, or pass --yes to go on without stopping"
+                    + (settings.maxCost == nil ? "" : String(format: " (the p90 projection %.4f is above --max-cost %.4f)", projection?.projectedCostP90 ?? 0, settings.maxCost ?? 0)))
+                throw ExitCode(BatchExitCode.pilotStopped)
+            }
+            Terminal.error(proceed ? "pilot done; going on (--yes)" : "pilot done; going on: the projection is within --max-cost")
+        }
+        try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: nil), ledger: ledger)
+    }
+
+    private static func runOnce(ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings, pilot: Int?) async throws -> RunSummary {
         let interactive = Terminal.isInteractive
         let run = BatchRun(
-            ledger: ledger, recipe: recipe, client: client, settings: settings,
+            ledger: ledger, recipe: recipe, client: client, settings: settings, pilotRows: pilot,
             progressIntervalMs: interactive ? 500 : 10_000,
             onProgress: { progress in
                 let line = ProgressLine.format(progress)
@@ -35,6 +57,11 @@ enum RunDriver {
         }
         withExtendedLifetime(trap) {}
         if interactive { Terminal.error("") }
+        return summary
+    }
+
+    /// Prints how the run ended and maps it to an exit code.
+    private static func finish(_ summary: RunSummary, ledger: Ledger) throws {
         Terminal.error(summaryText(summary, ledger: ledger.path))
         switch summary.reason {
         case .finished: if summary.counts.failed > 0 { throw ExitCode(BatchExitCode.rowsFailed) }
@@ -42,6 +69,7 @@ enum RunDriver {
         case .aborted: throw ExitCode(BatchExitCode.providerRefused)
         case .budgetReached: throw ExitCode(BatchExitCode.budgetReached)
         case .circuitOpen: throw ExitCode(BatchExitCode.circuitOpen)
+        case .pilotFinished: throw ExitCode(BatchExitCode.pilotStopped)
         }
     }
 
@@ -70,6 +98,8 @@ enum RunDriver {
             lines.append("stopped: \(message). Every row is resumable: fix that, then `\(batch) resume --ledger \(ledger)`")
         case .budgetReached(let cost, let budget):
             lines.append(String(format: "stopped: cost %.4f reached --max-cost %.4f. Raise it and resume, e.g. `%@ resume --ledger %@ --max-cost %@`", cost, budget, batch, ledger, raisedBudget(budget)))
+        case .pilotFinished(let rows):
+            lines.append("the pilot's \(rows) rows are done. Continue with `\(batch) resume --ledger \(ledger)`")
         case .circuitOpen(let kind, let count, let lastError):
             lines.append("stopped by the circuit breaker: the last \(count) attempts all failed with \(kind) (last: \(lastError)). Check the endpoint, then `\(batch) resume --ledger \(ledger)`")
         }

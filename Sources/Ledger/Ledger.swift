@@ -146,13 +146,9 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// `wal_autocheckpoint = 16384` pages (64 MB of WAL between checkpoints instead of SQLite's
-    /// 4 MB): at thousands of rows a second the default checkpointed several times a second on
-    /// the writer's thread, rewriting the same `items` pages each time, and on a real disk that
-    /// kernel work slowed the whole run (see BENCHMARKS.md, "the ledger's disk").
     private static func configure(_ db: Connection, durability: Durability) throws(LedgerError) {
         let synchronous = durability == .full ? "FULL" : "NORMAL"
-        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous); PRAGMA wal_autocheckpoint = 16384", doing: "opening the ledger")
+        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)", doing: "opening the ledger")
     }
 
     private static func insertRun(_ db: Connection, _ run: RunRecord) throws(LedgerError) {

@@ -90,12 +90,14 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .plan(let drawn):
             plan = drawn
         }
-        guard !bodyTooLarge, let body, let request = ChatRequestSummary(json: Data(body.readableBytesView)) else {
+        guard !bodyTooLarge, let body,
+              var request = ChatRequestSummary(json: Data(body.readableBytesView), prefixHashes: state.config.promptCache) else {
             state.record("bad_request")
             let message = bodyTooLarge ? "request body too large" : "the body is not a JSON chat request with messages"
             write(context: context, head: head, response: ResponseBuilder.badRequest(message))
             return
         }
+        if state.config.promptCache { request.cachedBytes = state.readPromptCache(request.prefixHashes) }
         if plan.fault == .timeout {
             // Hold: never answer; the client's deadline (or cancellation) ends it.
             holding = true

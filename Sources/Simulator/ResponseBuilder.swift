@@ -17,6 +17,13 @@ struct ChatRequestSummary {
     var promptSHA256: String
     /// Bytes of all message contents, for the prompt token estimate.
     var promptBytes: Int
+    /// With the prompt cache: a hash of the messages' text up to each whole 1,024-byte block,
+    /// shortest first (FNV-1a, continued block after block).
+    var prefixHashes: [UInt64] = []
+    /// With the prompt cache: how many leading bytes of the prompt were read from it.
+    var cachedBytes = 0
+
+    static let cacheBlockBytes = 1_024
 
     private struct Body: Decodable {
         struct Message: Decodable {
@@ -43,12 +50,25 @@ struct ChatRequestSummary {
     }
 
     /// Parses a request body; nil when it is not a JSON chat request.
-    init?(json: Data) {
+    init?(json: Data, prefixHashes wanted: Bool = false) {
         guard let body = try? JSONDecoder().decode(Body.self, from: json), let messages = body.messages else { return nil }
         model = body.model ?? "simulator/default"
         let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
         promptSHA256 = SHA256.hex(Array(lastUser.utf8))
         promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
+        guard wanted else { return }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var inBlock = 0
+        for message in messages {
+            for byte in (message.content?.text ?? "").utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                inBlock += 1
+                if inBlock == Self.cacheBlockBytes {
+                    prefixHashes.append(hash)
+                    inBlock = 0
+                }
+            }
+        }
     }
 }
 
@@ -133,14 +153,18 @@ enum ResponseBuilder {
         let promptTokens = max(1, request.promptBytes / 4)
         let completionTokens = max(1, content.utf8.count / 4)
         let total = promptTokens + completionTokens
-        let cost = Double(total) * 1e-6
+        // Cached prompt tokens cost a tenth of the price (1e-6 a token); the rest saved is the discount.
+        let cachedTokens = min(promptTokens, request.cachedBytes / 4)
+        let cost = Double(total) * 1e-6 - Double(cachedTokens) * 0.9e-6
+        let cacheUsage = request.prefixHashes.isEmpty
+            ? "" : ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)},\"cache_discount\":\(Double(cachedTokens) * 0.9e-6)"
         var body: [UInt8] = []
         body.reserveCapacity(content.utf8.count * 2 + 512)
         body.append(contentsOf: "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":".utf8)
         appendJSONString(request.model.utf8, to: &body)
         body.append(contentsOf: ",\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":".utf8)
         appendJSONString(content.utf8, to: &body)
-        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)}}".utf8)
+        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)\(cacheUsage)}}".utf8)
         return SimulatedResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body)
     }
 

@@ -53,6 +53,11 @@ public struct SimulatorConfig: Sendable, Equatable {
     public var serviceTime: Duration = .milliseconds(300)
     /// Requests waiting past this many are answered 503 at once. nil: the queue has no limit.
     public var queueLimit: Int?
+    /// An implicit prompt cache, as OpenAI, DeepSeek and Gemini run one: the longest prefix of a
+    /// prompt (in 1,024-byte blocks of its messages' text) that an earlier request already sent
+    /// is read from the cache, billed at a tenth of the prompt price; the answer's usage carries
+    /// `prompt_tokens_details.cached_tokens` and `cache_discount`.
+    public var promptCache = false
 
     public init(
         host: String = "127.0.0.1",
@@ -189,6 +194,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var serving: Int = 0
     public var queued: Int = 0
     public var peakQueued: Int = 0
+    /// With the prompt cache: prompt tokens found in it, over every request received.
+    public var cachedPromptTokens: Int = 0
 
     public init() {}
 
@@ -197,6 +204,7 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case requests, responses, outcomes, held, serving, queued
         case peakQueued = "peak_queued"
+        case cachedPromptTokens = "cached_prompt_tokens"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

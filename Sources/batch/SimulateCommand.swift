@@ -89,6 +89,10 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-limit"), help: "With --capacity: requests waiting past this many are answered 503 at once (default: no limit; clients time out instead).")
     var queueLimit: Int?
 
+    @Flag(name: .customLong("prompt-cache"), help: ArgumentHelp(
+        "Answer as a provider with an implicit prompt cache: the part of a prompt that an earlier request already sent (in 1 KB blocks from its start) is billed at a tenth of the price and reported in usage.prompt_tokens_details.cached_tokens and cache_discount."))
+    var promptCache = false
+
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
 
@@ -134,6 +138,7 @@ struct SimulateCommand: AsyncParsableCommand {
         config.capacity = schedule
         config.serviceTime = .milliseconds(serviceMs)
         config.queueLimit = queueLimit
+        config.promptCache = promptCache
         return config
     }
 

@@ -352,10 +352,7 @@ public final class BatchRun {
                 continue
             }
             let attempt = verdict.attempt
-            usage.attempts += 1
-            usage.promptTokens += attempt.promptTokens ?? 0
-            usage.completionTokens += attempt.completionTokens ?? 0
-            usage.cost += attempt.cost ?? 0
+            usage.add(attempt)
             settleTokens(attempt, estimate: one.estimatedTokens, now: now)
             switch verdict {
             case let .done(result, attempt):

@@ -47,6 +47,8 @@ enum RowJudge {
             record.promptTokens = completion.promptTokens
             record.completionTokens = completion.completionTokens
             record.cost = completion.cost
+            record.cachedTokens = completion.cachedTokens
+            record.cacheDiscount = completion.cacheDiscount
             do {
                 let messages = try recipe.parseConversation(completion.content)
                 let result = RowResult(

@@ -148,6 +148,13 @@ final class SimulatorState: @unchecked Sendable {
         return bytes
     }
 
+    /// Adds an answer's cost to what the account has spent.
+    func bill(_ cost: Double) {
+        lock.lock()
+        stats.billed += cost
+        lock.unlock()
+    }
+
     /// Issues the next serial for a response about to be written, counts it and logs it.
     func recordResponse(_ outcome: String, promptSHA256: String) -> Int {
         lock.lock()

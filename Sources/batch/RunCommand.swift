@@ -51,6 +51,9 @@ struct RunCommand: AsyncParsableCommand {
         _ = try RunSetup.apiKey(settings: runSettings)
         _ = try RunSetup.transportOptions(settings: runSettings)
         let rows = try PlanSize.checked(num: num, shard: shard)
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {
@@ -60,7 +63,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes)
+        try await RunDriver.drive(
+            ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes, account: account,
+            ignoreCredits: settings.ignoreCredits)
     }
 }
 
@@ -80,10 +85,13 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
 
     func run() async throws {
-        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+        var (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
         let counts = try ledgerHandle.counts()
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(counts.pending + counts.inFlight), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
@@ -104,9 +112,13 @@ struct RetryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let list = try indices.map(parseIndexList)
-        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+        var (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
+        let failed = try ledgerHandle.counts().failed
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(list?.count ?? failed), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)

@@ -339,7 +339,7 @@ public final class BatchRun {
             let row = one.row
             let verdict = RowJudge.judge(
                 client.outcome(of: one.answer), labels: one.labels, recipe: recipe, attempt: row.attempt,
-                maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs)
+                maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs, prices: settings.prices)
             if let reservation = reservedFor.removeValue(forKey: row.index) {
                 reservations?.settle(reservation, actual: abandoning && !verdict.isDone ? nil : verdict.attempt.cost)
             }

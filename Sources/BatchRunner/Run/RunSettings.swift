@@ -1,3 +1,5 @@
+import Provider
+
 /// Everything a run needs besides its recipe, stored in the ledger as JSON so that `batch resume`
 /// continues with the same settings. Never holds a secret: only the *name* of the variable that
 /// holds the API key.
@@ -16,6 +18,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var maxAttempts: Int = 8
     /// No new row is claimed once the recorded cost reaches this, or nil for no budget.
     public var maxCost: Double?
+    /// The model's prices from the provider's model list, checked before the run: an answer
+    /// without `usage.cost` is priced from its tokens with them. nil: not listed.
+    public var prices: ModelPrices?
     public var baseURL: String = "https://openrouter.ai/api/v1"
     public var apiKeyEnv: String = "OPENROUTER_API_KEY"
     /// The first backoff ceiling after a server-side failure (5xx, reset, timeout); it doubles

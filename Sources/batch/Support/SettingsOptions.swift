@@ -27,6 +27,8 @@ struct SettingsOptions: ParsableArguments {
     @Flag(name: .customLong("http1.1"), help: "Speak HTTP/1.1 only, never HTTP/2 (for proxies or gateways that break HTTP/2). Stored for resume; --no-http1.1 undoes it.")
     var http11: Bool = false
     @Flag(name: .customLong("no-http1.1"), help: .hidden) var noHttp11: Bool = false
+    @Flag(help: "Start even when the provider says the key or account has too little left for the run (checked before anything is planned or sent, and again after a --pilot). Not stored.")
+    var ignoreCredits = false
 
     func validate() throws {
         if let concurrency, concurrency.limit < 1 || concurrency.limit > 4_096 {

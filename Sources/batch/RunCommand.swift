@@ -24,7 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A knowledge file to use instead of the recipe's.", valueName: "path"))
     var knowledge: String?
     @Option(help: "How many conversations: indices 0..<N.") var num: Int64
-    @Option(help: ArgumentHelp("Plan only shard K of N (every N-th index from K). Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT.", valueName: "K/N"))
+    @Option(help: ArgumentHelp("Plan only shard K of N (every N-th index from K). Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT. With {shard} in --ledger, --rpm, --tpm and --max-cost hold for all N shards together: each task reads its siblings' ledgers every 2 s and takes its share (rates split among the shards running, the budget by planned rows, with what finished shards left over going to the rest).", valueName: "K/N"))
     var shard: String?
     @Option(help: "normal (a killed process loses nothing) or full (also survives power loss; slower).")
     var durability: Durability = .normal
@@ -47,6 +47,10 @@ struct RunCommand: AsyncParsableCommand {
         let recipe = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
+        if let shard, shard.count > 1, ledger.contains("{shard}") {
+            let pattern = ledger.hasPrefix("/") ? ledger : FileManager.default.currentDirectoryPath + "/" + ledger
+            runSettings.array = ArrayRun(ledgerPattern: pattern, shard: shard.index, shards: shard.count, num: num)
+        }
         // Check the key and the CA file before creating anything, so neither leaves a ledger behind.
         _ = try RunSetup.apiKey(settings: runSettings)
         _ = try RunSetup.transportOptions(settings: runSettings)

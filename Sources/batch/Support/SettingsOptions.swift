@@ -9,10 +9,10 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
         valueName: "N|auto[:MAX]")) var concurrency: ConcurrencySetting?
-    @Option(help: "Requests per minute (default: no limit).") var rpm: Double?
-    @Option(help: "Tokens per minute, prompt plus completion (default: no limit).") var tpm: Double?
+    @Option(help: "Requests per minute (default: no limit). For a Slurm array (--shard K/N, {shard} in --ledger): the whole array's.") var rpm: Double?
+    @Option(help: "Tokens per minute, prompt plus completion (default: no limit). For a Slurm array: the whole array's.") var tpm: Double?
     @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
-    @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter).") var maxCost: Double?
+    @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter). For a Slurm array: the whole array's.") var maxCost: Double?
     @Option(help: "API root; requests go to <base-url>/chat/completions (default https://openrouter.ai/api/v1).") var baseURL: String?
     @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
     @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?

@@ -476,8 +476,8 @@ public final class Ledger: @unchecked Sendable {
     private func recordAttempt(_ index: Int64, _ a: AttemptRecord, outcome: String) throws(LedgerError) {
         let s = try db.statement("""
             INSERT INTO attempts (idx, attempt, started_at_ms, ended_at_ms, outcome, error_kind, http_status, error,
-                                  retry_after_ms, prompt_tokens, completion_tokens, cost)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  retry_after_ms, prompt_tokens, completion_tokens, cost, cached_tokens, cache_discount)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         s.bind(1, index)
         s.bind(2, a.attempt)
@@ -491,16 +491,21 @@ public final class Ledger: @unchecked Sendable {
         s.bind(10, a.promptTokens)
         s.bind(11, a.completionTokens)
         s.bind(12, a.cost)
+        s.bind(13, a.cachedTokens)
+        s.bind(14, a.cacheDiscount)
         try s.run(doing: "recording an attempt of row \(index)")
         guard outcome != "abandoned" else { return }
         let totals = try db.statement("""
             UPDATE usage_totals SET attempts = attempts + 1, prompt_tokens = prompt_tokens + ?,
-                                    completion_tokens = completion_tokens + ?, cost = cost + ?
+                                    completion_tokens = completion_tokens + ?, cost = cost + ?,
+                                    cached_tokens = cached_tokens + ?, cache_discount = cache_discount + ?
             WHERE id = 1
             """)
         totals.bind(1, a.promptTokens ?? 0)
         totals.bind(2, a.completionTokens ?? 0)
         totals.bind(3, a.cost ?? 0)
+        totals.bind(4, a.cachedTokens ?? 0)
+        totals.bind(5, a.cacheDiscount ?? 0)
         try totals.run(doing: "adding up usage")
     }
 

@@ -93,11 +93,15 @@ public struct AttemptRecord: Sendable, Equatable {
     public var promptTokens: Int?
     public var completionTokens: Int?
     public var cost: Double?
+    /// Prompt tokens the provider served from its cache.
+    public var cachedTokens: Int?
+    /// What the cache saved, in the provider's credits (negative for a cache write that cost extra).
+    public var cacheDiscount: Double?
 
     public init(
         attempt: Int, startedAtMs: Int64, endedAtMs: Int64, errorKind: String? = nil, httpStatus: Int? = nil,
         error: String? = nil, retryAfterMs: Int64? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
-        cost: Double? = nil
+        cost: Double? = nil, cachedTokens: Int? = nil, cacheDiscount: Double? = nil
     ) {
         self.attempt = attempt
         self.startedAtMs = startedAtMs
@@ -109,6 +113,8 @@ public struct AttemptRecord: Sendable, Equatable {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cost = cost
+        self.cachedTokens = cachedTokens
+        self.cacheDiscount = cacheDiscount
     }
 }
 
@@ -139,12 +145,30 @@ public struct UsageTotals: Sendable, Equatable {
     public var promptTokens = 0
     public var completionTokens = 0
     public var cost = 0.0
+    /// Prompt tokens served from the provider's cache, and what that saved (in cost's unit).
+    public var cachedTokens = 0
+    public var cacheDiscount = 0.0
 
-    public init(attempts: Int = 0, promptTokens: Int = 0, completionTokens: Int = 0, cost: Double = 0) {
+    public init(
+        attempts: Int = 0, promptTokens: Int = 0, completionTokens: Int = 0, cost: Double = 0, cachedTokens: Int = 0,
+        cacheDiscount: Double = 0
+    ) {
         self.attempts = attempts
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cost = cost
+        self.cachedTokens = cachedTokens
+        self.cacheDiscount = cacheDiscount
+    }
+
+    /// Adds one attempt's usage.
+    public mutating func add(_ attempt: AttemptRecord) {
+        attempts += 1
+        promptTokens += attempt.promptTokens ?? 0
+        completionTokens += attempt.completionTokens ?? 0
+        cost += attempt.cost ?? 0
+        cachedTokens += attempt.cachedTokens ?? 0
+        cacheDiscount += attempt.cacheDiscount ?? 0
     }
 }
 

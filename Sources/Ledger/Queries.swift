@@ -38,10 +38,15 @@ enum Queries {
 
     /// Totals over attempts that reached an outcome (kept up to date by every recorded attempt).
     static func usage(_ db: Connection) throws(LedgerError) -> UsageTotals {
-        let s = try db.statement("SELECT attempts, prompt_tokens, completion_tokens, cost FROM usage_totals WHERE id = 1")
+        // A ledger read (not opened for writing) may predate the cache columns (schema 5).
+        let cacheColumns = (try? Migrator.version(of: db)) ?? 0 >= 5
+        let s = try db.statement(
+            "SELECT attempts, prompt_tokens, completion_tokens, cost\(cacheColumns ? ", cached_tokens, cache_discount" : "") FROM usage_totals WHERE id = 1")
         defer { s.reset() }  // ends the read transaction
         guard try s.step(doing: "reading usage totals") else { return UsageTotals() }
-        return UsageTotals(attempts: s.int(0), promptTokens: s.int(1), completionTokens: s.int(2), cost: s.double(3))
+        return UsageTotals(
+            attempts: s.int(0), promptTokens: s.int(1), completionTokens: s.int(2), cost: s.double(3),
+            cachedTokens: cacheColumns ? s.int(4) : 0, cacheDiscount: cacheColumns ? s.double(5) : 0)
     }
 
     /// Attempts that did not succeed, by error kind, most frequent first.

@@ -36,10 +36,13 @@ public struct ProviderConfig: Sendable {
     }
 
     /// `<baseURL>/chat/completions`, without a doubled slash.
-    public var chatCompletionsURL: String {
+    public var chatCompletionsURL: String { url("chat/completions") }
+
+    /// `<baseURL>/<path>`, without a doubled slash.
+    public func url(_ path: String) -> String {
         var base = Substring(baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
-        return base + "/chat/completions"
+        return base + "/" + path
     }
 
     /// The attribution headers OpenRouter reads (`HTTP-Referer`, `X-Title`), for those given.

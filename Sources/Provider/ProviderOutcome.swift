@@ -40,6 +40,12 @@ public struct ChatCompletion: Sendable, Equatable {
     public var completionTokens: Int?
     /// `usage.cost`, in the provider's credits.
     public var cost: Double?
+    /// Prompt tokens served from the provider's prompt cache
+    /// (`usage.prompt_tokens_details.cached_tokens`).
+    public var cachedTokens: Int?
+    /// What the cache saved on this request, in the provider's credits (OpenRouter's
+    /// `cache_discount`; negative when writing the cache cost extra).
+    public var cacheDiscount: Double?
     /// The model that actually answered (may differ from the one requested).
     public var model: String?
     /// The generation id (`id` in the body, or the `X-Generation-Id` header).
@@ -53,6 +59,8 @@ public struct ChatCompletion: Sendable, Equatable {
         promptTokens: Int? = nil,
         completionTokens: Int? = nil,
         cost: Double? = nil,
+        cachedTokens: Int? = nil,
+        cacheDiscount: Double? = nil,
         model: String? = nil,
         generationID: String? = nil,
         finishReason: String? = nil,
@@ -62,6 +70,8 @@ public struct ChatCompletion: Sendable, Equatable {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.cost = cost
+        self.cachedTokens = cachedTokens
+        self.cacheDiscount = cacheDiscount
         self.model = model
         self.generationID = generationID
         self.finishReason = finishReason

@@ -145,6 +145,8 @@ public struct ResponseClassifier: Sendable {
             promptTokens: usage?["prompt_tokens"]?.int,
             completionTokens: usage?["completion_tokens"]?.int,
             cost: usage?["cost"]?.number,
+            cachedTokens: usage?["prompt_tokens_details"]?["cached_tokens"]?.int,
+            cacheDiscount: usage?["cache_discount"]?.number ?? json["cache_discount"]?.number,
             model: json["model"]?.string,
             generationID: json["id"]?.string ?? headers["x-generation-id"],
             finishReason: finishReason,

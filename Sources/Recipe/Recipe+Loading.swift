@@ -116,18 +116,20 @@ extension Recipe {
         let (request, model) = try fields.request(root["request"])
         let headers = try fields.headers(root["headers"])
         let validator = try fields.validator(root["validation"])
+        let cacheMarker = try fields.bool(root["cache_marker"], "cache_marker") ?? false
 
         self.init(
             name: name, topics: topics, personas: personas, dynamics: dynamics,
             firstMessages: firstMessages, firstMessageSampleSize: sampleSize, request: request,
-            headers: headers, model: model, validator: validator, snapshot: snapshot, template: template
+            headers: headers, model: model, validator: validator, snapshot: snapshot, template: template,
+            cacheMarker: cacheMarker
         )
     }
 
     static let knownKeys: [String] = [
         "name", "description", "knowledge_file", "prompt_template", "prompt_template_file",
         "topics", "personas", "dynamics", "first_messages", "first_message_sample_size",
-        "request", "headers", "validation",
+        "request", "headers", "validation", "cache_marker",
     ]
 
     /// What Python's text-mode read gives for a file's text (universal newlines).

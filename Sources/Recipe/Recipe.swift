@@ -32,6 +32,11 @@ public struct Recipe: Sendable {
     public let validator: ConversationValidator
     /// The texts this recipe was built from, for a ledger.
     public let snapshot: RecipeSnapshot
+    /// `"cache_marker": true`: the prompt goes as two text parts, the template's text before its
+    /// first sampled placeholder (the knowledge base: the same in every request) marked
+    /// `"cache_control": {"type": "ephemeral"}`, for models that cache only marked prefixes
+    /// (Anthropic's and Alibaba's, through OpenRouter). Off by default: the seed's body is a plain string.
+    public let cacheMarker: Bool
 
     /// The template with the knowledge base already substituted.
     let template: PromptTemplate
@@ -39,12 +44,15 @@ public struct Recipe: Sendable {
     let bodyPrefix: [UInt8]
     /// `template` with its text already JSON-escaped, for building request bodies.
     let escapedTemplate: (pieces: [PromptTemplate.Piece], textBytes: Int)
+    /// With `cacheMarker`: how many leading pieces of the template are fixed text (the cached
+    /// prefix), and their length in bytes, escaped and as text. 0 without a marker.
+    let cachedPieces: (count: Int, bytes: Int, textBytes: Int)
 
     init(
         name: String, topics: [Category], personas: [String], dynamics: [String],
         firstMessages: [Category], firstMessageSampleSize: Int, request: [(String, JSONValue)],
         headers: [(String, String)], model: String, validator: ConversationValidator,
-        snapshot: RecipeSnapshot, template: PromptTemplate
+        snapshot: RecipeSnapshot, template: PromptTemplate, cacheMarker: Bool = false
     ) {
         self.name = name
         self.topics = topics
@@ -59,6 +67,15 @@ public struct Recipe: Sendable {
         self.snapshot = snapshot
         self.template = template
         self.escapedTemplate = template.jsonEscaped()
+        var fixed = (count: 0, bytes: 0, textBytes: 0)
+        if cacheMarker {
+            for (escaped, plain) in zip(escapedTemplate.pieces, template.pieces) {
+                guard case .text(let text) = escaped, case .text(let raw) = plain else { break }
+                fixed = (fixed.count + 1, fixed.bytes + text.count, fixed.textBytes + raw.count)
+            }
+        }
+        self.cacheMarker = fixed.bytes > 0
+        self.cachedPieces = fixed.bytes > 0 ? fixed : (0, 0, 0)
         var prefix: [UInt8] = [UInt8(ascii: "{")]
         for (key, value) in request {
             JSONLine.appendString(key, to: &prefix)

@@ -53,7 +53,17 @@ extension Recipe {
     /// The request body for `sample`: the recipe's `request` fields in order, then
     /// `messages` with the prompt as the one user message.
     public func payload(for sample: Sample) -> JSONValue {
-        let message = JSONValue.object([("role", .string("user")), ("content", .string(sample.prompt))])
+        var content = JSONValue.string(sample.prompt)
+        if cacheMarker {
+            let prompt = Array(sample.prompt.utf8)
+            let split = min(cachedPieces.textBytes, prompt.count)
+            content = .array([
+                .object([("type", .string("text")), ("text", .string(String(decoding: prompt[..<split], as: UTF8.self))),
+                         ("cache_control", .object([("type", .string("ephemeral"))]))]),
+                .object([("type", .string("text")), ("text", .string(String(decoding: prompt[split...], as: UTF8.self)))]),
+            ])
+        }
+        let message = JSONValue.object([("role", .string("user")), ("content", content)])
         return .object(request + [("messages", .array([message]))])
     }
 
@@ -70,22 +80,39 @@ extension Recipe {
         var body: [UInt8] = []
         body.reserveCapacity(bodyPrefix.count + escapedTemplate.textBytes + 2_048)
         body.append(contentsOf: bodyPrefix)
+        if cacheMarker { JSONLine.appendASCII(Self.markedPartsOpening, to: &body) }
         body.append(UInt8(ascii: "\""))
-        for piece in escapedTemplate.pieces {
+        for (n, piece) in escapedTemplate.pieces.enumerated() {
+            if cacheMarker && n == cachedPieces.count { JSONLine.appendASCII(Self.markedPartsMiddle, to: &body) }
             switch piece {
             case .text(let escaped): body.append(contentsOf: escaped)
             case .placeholder(let placeholder): JSONLine.appendEscapedContent(draw.value(of: placeholder), to: &body)
             }
         }
-        JSONLine.appendASCII("\"}]}", to: &body)
+        if cacheMarker && cachedPieces.count == escapedTemplate.pieces.count { JSONLine.appendASCII(Self.markedPartsMiddle, to: &body) }
+        JSONLine.appendASCII(cacheMarker ? "\"}]}]}" : "\"}]}", to: &body)
         return body
     }
+
+    /// With `cacheMarker`, the user content is `[{"type": "text", "text": PREFIX, "cache_control":
+    /// {"type": "ephemeral"}}, {"type": "text", "text": REST}]`: these join the parts.
+    static let markedPartsOpening: StaticString = "[{\"type\": \"text\", \"text\": "
+    static let markedPartsMiddle: StaticString = "\", \"cache_control\": {\"type\": \"ephemeral\"}}, {\"type\": \"text\", \"text\": \""
 
     /// Appends the request body, given the prompt already encoded as a JSON string (quotes included).
     func appendRequestBody(encodedPrompt: [UInt8], to out: inout [UInt8]) {
         out.append(contentsOf: bodyPrefix)
-        out.append(contentsOf: encodedPrompt)
-        JSONLine.appendASCII("}]}", to: &out)
+        guard cacheMarker else {
+            out.append(contentsOf: encodedPrompt)
+            return JSONLine.appendASCII("}]}", to: &out)
+        }
+        // The rendered prompt starts with the template's fixed text, escaped the same way.
+        let split = 1 + cachedPieces.bytes
+        JSONLine.appendASCII(Self.markedPartsOpening, to: &out)
+        out.append(contentsOf: encodedPrompt[..<split])
+        JSONLine.appendASCII(Self.markedPartsMiddle, to: &out)
+        out.append(contentsOf: encodedPrompt[split...])
+        JSONLine.appendASCII("}]}]}", to: &out)
     }
 
     /// Parses and validates a model's answer with this recipe's `validation` settings.

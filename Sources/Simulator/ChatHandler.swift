@@ -64,10 +64,35 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(context: context, head: head, response: SimulatedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(json)))
         case (.POST, "/v1/chat/completions"), (.POST, "/api/v1/chat/completions"), (.POST, "/chat/completions"):
             chat(context: context, head: head, body: body)
+        case (.GET, "/v1/key"), (.GET, "/api/v1/key"), (.GET, "/v1/credits"), (.GET, "/api/v1/credits"),
+             (.GET, "/v1/models"), (.GET, "/api/v1/models"):
+            account(context: context, head: head, path: path)
         default:
             state.record("not_found")
             write(context: context, head: head, response: ResponseBuilder.notFound(path))
         }
+    }
+
+    /// The built-in recipe's model, listed by `GET /models`.
+    static let builtInModel: String? = try? BuiltInRecipe.load().model
+
+    /// The account endpoints a client checks before a run: the key, the credits, the model list.
+    private func account(context: ChannelHandlerContext, head: HTTPRequestHead, path: String) {
+        state.record("account")
+        if let key = state.config.requiredAPIKey, head.headers.first(name: "authorization") != "Bearer \(key)" {
+            return write(context: context, head: head, response: ResponseBuilder.unauthorized())
+        }
+        let billed = state.snapshot().billed
+        let response: SimulatedResponse
+        if path.hasSuffix("/key") {
+            response = ResponseBuilder.key(usage: billed, limit: state.config.credits)
+        } else if path.hasSuffix("/credits") {
+            response = state.config.credits.map { ResponseBuilder.credits(total: $0, usage: billed) }
+                ?? ResponseBuilder.json(403, "{\"error\":{\"code\":403,\"message\":\"Only management keys can fetch credits (simulated)\"}}")
+        } else {
+            response = ResponseBuilder.models([ChatHandler.builtInModel, "simulator/default"].compactMap { $0 })
+        }
+        write(context: context, head: head, response: response)
     }
 
     private func chat(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer?) {
@@ -90,12 +115,14 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .plan(let drawn):
             plan = drawn
         }
-        guard !bodyTooLarge, let body, let request = ChatRequestSummary(json: Data(body.readableBytesView)) else {
+        guard !bodyTooLarge, let body,
+              var request = ChatRequestSummary(json: Data(body.readableBytesView), prefixHashes: state.config.promptCache) else {
             state.record("bad_request")
             let message = bodyTooLarge ? "request body too large" : "the body is not a JSON chat request with messages"
             write(context: context, head: head, response: ResponseBuilder.badRequest(message))
             return
         }
+        if state.config.promptCache { request.cachedBytes = state.readPromptCache(request.prefixHashes) }
         if plan.fault == .timeout {
             // Hold: never answer; the client's deadline (or cancellation) ends it.
             holding = true
@@ -153,8 +180,10 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         let serial = state.recordResponse(plan.fault.rawValue, promptSHA256: request.promptSHA256)
         let response = ResponseBuilder.response(
             for: plan, serial: serial, request: request,
-            retryAfterSeconds: state.config.retryAfterSeconds, created: Int(Date().timeIntervalSince1970)
+            retryAfterSeconds: state.config.retryAfterSeconds, created: Int(Date().timeIntervalSince1970),
+            reportCost: state.config.reportCost
         )
+        if response.billed > 0 { state.bill(response.billed) }
         write(context: context, head: head, response: response)
     }
 

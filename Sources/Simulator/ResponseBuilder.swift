@@ -8,6 +8,8 @@ struct SimulatedResponse {
     var body: [UInt8]
     /// When set, write only this many body bytes, then reset the connection.
     var resetAfterBytes: Int?
+    /// What this answer is billed (a completion's `usage.cost`); 0 for errors.
+    var billed = 0.0
 }
 
 /// What the simulator needs from a chat-completions request.
@@ -17,6 +19,13 @@ struct ChatRequestSummary {
     var promptSHA256: String
     /// Bytes of all message contents, for the prompt token estimate.
     var promptBytes: Int
+    /// With the prompt cache: a hash of the messages' text up to each whole 1,024-byte block,
+    /// shortest first (FNV-1a, continued block after block).
+    var prefixHashes: [UInt64] = []
+    /// With the prompt cache: how many leading bytes of the prompt were read from it.
+    var cachedBytes = 0
+
+    static let cacheBlockBytes = 1_024
 
     private struct Body: Decodable {
         struct Message: Decodable {
@@ -43,12 +52,25 @@ struct ChatRequestSummary {
     }
 
     /// Parses a request body; nil when it is not a JSON chat request.
-    init?(json: Data) {
+    init?(json: Data, prefixHashes wanted: Bool = false) {
         guard let body = try? JSONDecoder().decode(Body.self, from: json), let messages = body.messages else { return nil }
         model = body.model ?? "simulator/default"
         let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
         promptSHA256 = SHA256.hex(Array(lastUser.utf8))
         promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
+        guard wanted else { return }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var inBlock = 0
+        for message in messages {
+            for byte in (message.content?.text ?? "").utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                inBlock += 1
+                if inBlock == Self.cacheBlockBytes {
+                    prefixHashes.append(hash)
+                    inBlock = 0
+                }
+            }
+        }
     }
 }
 
@@ -57,7 +79,24 @@ enum ResponseBuilder {
     static let providerName = "Simulator"
 
     /// The answer for `plan.fault` (anything but `.timeout`).
+    /// Per-token prices, as the model list gives them: 1e-6 a prompt or completion token, a tenth
+    /// of that for a prompt token read from the cache.
+    static let promptPrice = 1e-6, completionPrice = 1e-6, cacheReadPrice = 1e-7
+
     static func response(
+        for plan: SimulatorState.Plan, serial: Int, request: ChatRequestSummary, retryAfterSeconds: Int, created: Int,
+        reportCost: Bool = true
+    ) -> SimulatedResponse {
+        var response = answer(for: plan, serial: serial, request: request, retryAfterSeconds: retryAfterSeconds, created: created)
+        if !reportCost, response.billed > 0, let range = response.body.firstRange(of: Array(",\"cost\":".utf8)) {
+            // Drop `"cost":N` from usage, as providers that do not report cost send it.
+            let end = response.body[range.upperBound...].firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") } ?? response.body.endIndex
+            response.body.removeSubrange(range.lowerBound..<end)
+        }
+        return response
+    }
+
+    private static func answer(
         for plan: SimulatorState.Plan, serial: Int, request: ChatRequestSummary, retryAfterSeconds: Int, created: Int
     ) -> SimulatedResponse {
         let generationID = "gen-sim-\(serial)"
@@ -117,6 +156,27 @@ enum ResponseBuilder {
         json(400, "{\"error\":{\"code\":400,\"message\":\(jsonString(message))}}")
     }
 
+    /// OpenRouter's `GET /api/v1/key`: what the key has spent and may still spend.
+    static func key(usage: Double, limit: Double?) -> SimulatedResponse {
+        let limitJSON = limit.map { "\($0)" } ?? "null"
+        let remaining = limit.map { "\(max(0, $0 - usage))" } ?? "null"
+        return json(200, "{\"data\":{\"label\":\"sk-sim...\",\"usage\":\(usage),\"limit\":\(limitJSON),\"limit_remaining\":\(remaining),\"is_free_tier\":false}}")
+    }
+
+    /// OpenRouter's `GET /api/v1/credits`: credits bought and used on the account.
+    static func credits(total: Double, usage: Double) -> SimulatedResponse {
+        json(200, "{\"data\":{\"total_credits\":\(total),\"total_usage\":\(usage)}}")
+    }
+
+    /// OpenRouter's `GET /api/v1/models`: the built-in recipe's model and the simulator's own,
+    /// at the prices the simulator bills (strings of dollars per token, as OpenRouter sends them).
+    static func models(_ ids: [String]) -> SimulatedResponse {
+        let entries = ids.map {
+            "{\"id\":\(jsonString($0)),\"name\":\(jsonString($0)),\"context_length\":1000000,\"pricing\":{\"prompt\":\"\(String(format: "%.7f", promptPrice))\",\"completion\":\"\(String(format: "%.7f", completionPrice))\",\"input_cache_read\":\"\(String(format: "%.8f", cacheReadPrice))\",\"request\":\"0\"}}"
+        }
+        return json(200, "{\"data\":[\(entries.joined(separator: ","))]}")
+    }
+
     static func notFound(_ path: String) -> SimulatedResponse {
         json(404, "{\"error\":{\"code\":404,\"message\":\(jsonString("no route for \(path); use POST /v1/chat/completions or GET /stats"))}}")
     }
@@ -133,15 +193,21 @@ enum ResponseBuilder {
         let promptTokens = max(1, request.promptBytes / 4)
         let completionTokens = max(1, content.utf8.count / 4)
         let total = promptTokens + completionTokens
-        let cost = Double(total) * 1e-6
+        // Cached prompt tokens cost a tenth of the price (1e-6 a token); the rest saved is the discount.
+        let cachedTokens = min(promptTokens, request.cachedBytes / 4)
+        let discount = Double(cachedTokens) * (promptPrice - cacheReadPrice)
+        let cost = Double(promptTokens) * promptPrice + Double(completionTokens) * completionPrice - discount
+        let cacheUsage = request.prefixHashes.isEmpty
+            ? "" : ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)},\"cache_discount\":\(discount)"
         var body: [UInt8] = []
         body.reserveCapacity(content.utf8.count * 2 + 512)
         body.append(contentsOf: "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":".utf8)
         appendJSONString(request.model.utf8, to: &body)
         body.append(contentsOf: ",\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":".utf8)
         appendJSONString(content.utf8, to: &body)
-        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)}}".utf8)
-        return SimulatedResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body)
+        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)\(cacheUsage)}}".utf8)
+        return SimulatedResponse(
+            status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body, billed: cost)
     }
 
     // MARK: the conversation

@@ -53,6 +53,17 @@ public struct SimulatorConfig: Sendable, Equatable {
     public var serviceTime: Duration = .milliseconds(300)
     /// Requests waiting past this many are answered 503 at once. nil: the queue has no limit.
     public var queueLimit: Int?
+    /// An implicit prompt cache, as OpenAI, DeepSeek and Gemini run one: the longest prefix of a
+    /// prompt (in 1,024-byte blocks of its messages' text) that an earlier request already sent
+    /// is read from the cache, billed at a tenth of the prompt price; the answer's usage carries
+    /// `prompt_tokens_details.cached_tokens` and `cache_discount`.
+    public var promptCache = false
+    /// The account's credits: `GET /api/v1/key` reports them as the key's limit (less what was
+    /// billed) and `GET /api/v1/credits` as its total. nil: no limit, and /credits answers 403
+    /// (as OpenRouter does for a key that may not read them).
+    public var credits: Double?
+    /// false: answers carry no `usage.cost` (clients price tokens from the model list).
+    public var reportCost = true
 
     public init(
         host: String = "127.0.0.1",
@@ -189,6 +200,10 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var serving: Int = 0
     public var queued: Int = 0
     public var peakQueued: Int = 0
+    /// With the prompt cache: prompt tokens found in it, over every request received.
+    public var cachedPromptTokens: Int = 0
+    /// What the answers cost, summed (every completion's `usage.cost`).
+    public var billed: Double = 0
 
     public init() {}
 
@@ -197,6 +212,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case requests, responses, outcomes, held, serving, queued
         case peakQueued = "peak_queued"
+        case cachedPromptTokens = "cached_prompt_tokens"
+        case billed
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

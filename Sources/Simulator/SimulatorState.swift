@@ -25,6 +25,7 @@ final class SimulatorState: @unchecked Sendable {
     private var stats = SimulatorStats()
     private var window: [UInt64] = []
     private var windowHead = 0
+    private var promptCache = Set<UInt64>()
     private var logFile: UnsafeMutablePointer<FILE>?
     private var waiters: [UInt64: Waiter] = [:]
     private var nextWaiterID: UInt64 = 0
@@ -131,6 +132,27 @@ final class SimulatorState: @unchecked Sendable {
         bump(outcome)
         lock.unlock()
         notify()
+    }
+
+    /// The prompt cache: how many leading bytes of a prompt with these block hashes an earlier
+    /// request already sent; then remembers this prompt's blocks too (as a provider caches a
+    /// prompt when it arrives). Forgets everything past a million blocks.
+    func readPromptCache(_ prefixHashes: [UInt64]) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let hits = prefixHashes.prefix { promptCache.contains($0) }.count
+        if promptCache.count > 1_000_000 { promptCache.removeAll() }
+        promptCache.formUnion(prefixHashes)
+        let bytes = hits * ChatRequestSummary.cacheBlockBytes
+        stats.cachedPromptTokens += bytes / 4
+        return bytes
+    }
+
+    /// Adds an answer's cost to what the account has spent.
+    func bill(_ cost: Double) {
+        lock.lock()
+        stats.billed += cost
+        lock.unlock()
     }
 
     /// Issues the next serial for a response about to be written, counts it and logs it.

@@ -10,7 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Try batch end to end with no API key: a local simulated provider, a small run, an export.",
         discussion: """
-        Starts `batch simulate` in this process on a free loopback port (with a few rate limits, server errors and malformed answers mixed in), runs --num rows of the nanochat recipe through the real HTTP client into a ledger, exports the JSONL, and prints where everything is. Files go to --output-dir; a previous demo's files there are replaced.
+        Starts `batch simulate` in this process on a free loopback port (with a few rate limits, server errors and malformed answers mixed in, and an implicit prompt cache), runs a pilot of --pilot rows and prints its projection of the whole run's cost and time (as `batch run --pilot K --yes` does), then the rest of --num rows of the nanochat recipe through the real HTTP client into a ledger, exports the JSONL, and prints where everything is. Files go to --output-dir; a previous demo's files there are replaced.
         """
     )
 
@@ -19,6 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How many conversations.") var num: Int64 = 200
     @Option(help: "Requests in flight at once.") var concurrency = 32
     @Option(help: "The simulator's median latency in milliseconds.") var latencyMs = 100
+    @Option(help: "Rows of the pilot, whose projection is printed before the rest run (0: none).") var pilot = 20
     @Option(help: "The share of requests answered with each injected fault (429, 500, malformed content, truncated).")
     var faultRate = 0.03
 
@@ -30,10 +31,12 @@ struct DemoCommand: AsyncParsableCommand {
             try? FileManager.default.removeItem(atPath: file)
         }
 
-        let server = try await SimulatorServer.start(SimulatorConfig(
+        var config = SimulatorConfig(
             latency: .lognormal(median: .milliseconds(latencyMs), sigma: 0.5),
             rate429: faultRate, rate500: faultRate, rateMalformed: faultRate, rateTruncated: faultRate / 3,
-            retryAfterSeconds: 1, seed: 1))
+            retryAfterSeconds: 1, seed: 1)
+        config.promptCache = true
+        let server = try await SimulatorServer.start(config)
         Terminal.error("batch demo: simulated provider at \(server.baseURL) (no API key needed)")
 
         var settings = RunSettings()
@@ -48,7 +51,8 @@ struct DemoCommand: AsyncParsableCommand {
             nowMs: SystemRunClock().nowMs())
         var rowsFailed: ExitCode?
         do {
-            try await RunDriver.drive(ledger: ledger, recipe: loaded, settings: settings)
+            try await RunDriver.drive(
+                ledger: ledger, recipe: loaded, settings: settings, pilot: pilot > 0 && pilot < num ? pilot : nil, proceed: true)
         } catch let code as ExitCode where code.rawValue == BatchExitCode.rowsFailed {
             rowsFailed = code  // the done rows are still exported
         } catch {

@@ -24,7 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A knowledge file to use instead of the recipe's.", valueName: "path"))
     var knowledge: String?
     @Option(help: "How many conversations: indices 0..<N.") var num: Int64
-    @Option(help: ArgumentHelp("Plan only shard K of N (every N-th index from K). Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT.", valueName: "K/N"))
+    @Option(help: ArgumentHelp("Plan only shard K of N (every N-th index from K). Defaults from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT. With {shard} in --ledger, --rpm, --tpm and --max-cost hold for all N shards together: each task reads its siblings' ledgers every 2 s and takes its share (rates split among the shards running, the budget by planned rows, with what finished shards left over going to the rest).", valueName: "K/N"))
     var shard: String?
     @Option(help: "normal (a killed process loses nothing) or full (also survives power loss; slower).")
     var durability: Durability = .normal
@@ -47,10 +47,17 @@ struct RunCommand: AsyncParsableCommand {
         let recipe = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
         settings.apply(to: &runSettings)
+        if let shard, shard.count > 1, ledger.contains("{shard}") {
+            let pattern = ledger.hasPrefix("/") ? ledger : FileManager.default.currentDirectoryPath + "/" + ledger
+            runSettings.array = ArrayRun(ledgerPattern: pattern, shard: shard.index, shards: shard.count, num: num)
+        }
         // Check the key and the CA file before creating anything, so neither leaves a ledger behind.
         _ = try RunSetup.apiKey(settings: runSettings)
         _ = try RunSetup.transportOptions(settings: runSettings)
         let rows = try PlanSize.checked(num: num, shard: shard)
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {
@@ -60,7 +67,9 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes)
+        try await RunDriver.drive(
+            ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes, account: account,
+            ignoreCredits: settings.ignoreCredits)
     }
 }
 
@@ -80,10 +89,13 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
 
     func run() async throws {
-        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+        var (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
         let counts = try ledgerHandle.counts()
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(counts.pending + counts.inFlight), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
     }
@@ -104,9 +116,13 @@ struct RetryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let list = try indices.map(parseIndexList)
-        let (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
+        var (ledgerHandle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
+        let failed = try ledgerHandle.counts().failed
+        let account = try await AccountGate.check(
+            settings: runSettings, recipe: recipe, rows: Int64(list?.count ?? failed), ignoreCredits: settings.ignoreCredits)
+        runSettings.prices = account?.prices ?? runSettings.prices
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
         try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)

@@ -89,6 +89,18 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-limit"), help: "With --capacity: requests waiting past this many are answered 503 at once (default: no limit; clients time out instead).")
     var queueLimit: Int?
 
+    @Flag(name: .customLong("prompt-cache"), help: ArgumentHelp(
+        "Answer as a provider with an implicit prompt cache: the part of a prompt that an earlier request already sent (in 1 KB blocks from its start) is billed at a tenth of the price and reported in usage.prompt_tokens_details.cached_tokens and cache_discount."))
+    var promptCache = false
+
+    @Option(help: ArgumentHelp(
+        "The account's credits: GET /api/v1/key reports them as the key's limit (less what was billed) and GET /api/v1/credits as its total. Default: no limit (and /credits answers 403).",
+        valueName: "dollars"))
+    var credits: Double?
+
+    @Flag(name: .customLong("no-cost"), help: "Leave usage.cost out of answers, as providers that do not report cost do (clients price tokens from GET /api/v1/models).")
+    var noCost = false
+
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
 
@@ -134,6 +146,9 @@ struct SimulateCommand: AsyncParsableCommand {
         config.capacity = schedule
         config.serviceTime = .milliseconds(serviceMs)
         config.queueLimit = queueLimit
+        config.promptCache = promptCache
+        config.credits = credits
+        config.reportCost = !noCost
         return config
     }
 

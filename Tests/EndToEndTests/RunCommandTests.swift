@@ -161,7 +161,7 @@ struct RunCommandTests {
         await sim.stop()
     }
 
-    @Test("the API key is sent but never stored, logged or exported; a rejected key stops the run with every row resumable")
+    @Test("the API key is sent but never stored, logged or exported; a rejected key stops the run before planning, or on resume with every row still resumable")
     func apiKeyNeverLeaks() async throws {
         let dir = try TemporaryDirectory("run-key")
         defer { dir.remove() }
@@ -186,8 +186,17 @@ struct RunCommandTests {
         #expect(bad.status == 3, "\(bad.output)")
         #expect(bad.stderr.contains("MY_KEY"))
         #expect(!bad.output.contains("sk-wrong-key-value"))
-        let status = try await RunSupport.status([badLedger])
-        #expect(RunSupport.int(status, "pending") == 20 && RunSupport.int(status, "failed") == 0)
+        #expect(!FileManager.default.fileExists(atPath: badLedger), "the key is checked before anything is planned")
+
+        let pilotLedger = dir.path("pilot.db")
+        let pilot = try await runBatch(["run", "--ledger", pilotLedger, "--recipe", RunSupport.recipePath, "--num", "20", "--pilot", "5",
+                                        "--base-url", base, "--api-key-env", "MY_KEY"], environment: ["MY_KEY": secret])
+        #expect(pilot.status == 8, "\(pilot.output)")
+        let resumed = try await runBatch(["resume", "--ledger", pilotLedger, "--api-key-env", "MY_KEY"], environment: ["MY_KEY": "sk-wrong-key-value"])
+        #expect(resumed.status == 3, "\(resumed.output)")
+        #expect(!resumed.output.contains("sk-wrong-key-value"))
+        let status = try await RunSupport.status([pilotLedger])
+        #expect(RunSupport.int(status, "done") == 5 && RunSupport.int(status, "pending") == 15 && RunSupport.int(status, "failed") == 0)
         sim.signal(SIGTERM)
         _ = await sim.exitCode()
     }

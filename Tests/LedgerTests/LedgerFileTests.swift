@@ -107,6 +107,20 @@ struct LedgerFileTests {
         #expect(reasons == ["stop", nil, nil])
     }
 
+    @Test("a reader (status, export) of a version-4 ledger, not yet upgraded, reads its usage with no cache columns")
+    func readerOfVersionFour() throws {
+        let path = dir.path("v4.db")
+        try Ledger.create(at: path, run: LedgerFixtures.run(rows: 2), indices: 0..<2, schemaVersion: 4, nowMs: 0)
+        do {
+            let old = try Connection(path: path, flags: 2 /* SQLITE_OPEN_READWRITE */)
+            try old.execute("UPDATE usage_totals SET attempts = 3, prompt_tokens = 30, cost = 0.5", doing: "filling a version-4 ledger")
+        }
+        let reader = try LedgerReader(path: path)
+        #expect(try reader.usage() == UsageTotals(attempts: 3, promptTokens: 30, cost: 0.5))
+        let db = try Connection(path: path, flags: 1)
+        #expect(try Migrator.version(of: db) == 4, "reading must not upgrade the file")
+    }
+
     @Test("migrations are numbered 1, 2, 3... with no gaps")
     func migrationsContiguous() {
         #expect(EmbeddedMigrations.all.map(\.version) == Array(1...EmbeddedMigrations.all.count))

@@ -57,6 +57,25 @@ struct LedgerTransitionTests {
         #expect(try ledger.usage() == UsageTotals(attempts: 1, promptTokens: 100, completionTokens: 50, cost: 0.5))
     }
 
+    @Test("cached prompt tokens and the cache discount are kept per attempt and added up, failed attempts included")
+    func cacheUsageTotals() throws {
+        let ledger = try makeLedger()
+        let rows = try ledger.claim(limit: 2, nowMs: 1, owner: "w")
+        var first = LedgerFixtures.attempt(1, cost: 0.5)
+        first.cachedTokens = 80
+        first.cacheDiscount = 0.25
+        try ledger.complete(rows[0].index, result: LedgerFixtures.result(rows[0].index), attempt: first, nowMs: 2)
+        var second = LedgerFixtures.attempt(1, kind: "invalid_conversation", error: "x", cost: 0.1)
+        second.cachedTokens = 90
+        second.cacheDiscount = -0.05
+        try ledger.scheduleRetry(rows[1].index, atMs: 3, attempt: second, nowMs: 2)
+        let usage = try ledger.usage()
+        #expect(usage.cachedTokens == 170)
+        #expect(abs(usage.cacheDiscount - 0.2) < 1e-12)
+        let reader = try LedgerReader(path: ledger.path)
+        #expect(try reader.usage() == usage)
+    }
+
     @Test("a row that is not in flight cannot be completed, retried or failed")
     func transitionsNeedInFlight() throws {
         let ledger = try makeLedger()

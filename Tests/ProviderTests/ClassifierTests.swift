@@ -146,6 +146,20 @@ struct ClassifierTests {
         )))
     }
 
+    @Test("cached prompt tokens and the cache discount are read from usage (OpenRouter's shape), or the body's top level")
+    func promptCacheUsage() {
+        let inUsage = #"{"choices":[{"finish_reason":"stop","message":{"content":"hi"}}],"usage":{"prompt_tokens":10339,"completion_tokens":60,"prompt_tokens_details":{"cached_tokens":10318,"cache_write_tokens":0},"cost":0.001,"cache_discount":0.0093}}"#
+        guard case .success(let a) = ResponseClassifier.classify(status: 200, headers: [:], body: Array(inUsage.utf8), now: fixedNow) else {
+            Issue.record("not a success"); return
+        }
+        #expect(a.cachedTokens == 10318 && a.cacheDiscount == 0.0093)
+        let topLevel = #"{"cache_discount":-0.002,"choices":[{"finish_reason":"stop","message":{"content":"hi"}}],"usage":{"prompt_tokens":10}}"#
+        guard case .success(let b) = ResponseClassifier.classify(status: 200, headers: [:], body: Array(topLevel.utf8), now: fixedNow) else {
+            Issue.record("not a success"); return
+        }
+        #expect(b.cachedTokens == nil && b.cacheDiscount == -0.002)
+    }
+
     @Test("the generation id falls back to the X-Generation-Id header")
     func generationIDHeader() {
         let body = "{\"choices\":[{\"finish_reason\":\"stop\",\"message\":{\"content\":\"hi\"}}]}"

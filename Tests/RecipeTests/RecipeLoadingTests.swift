@@ -216,3 +216,53 @@ struct RecipeLoadingTests {
         }
     }
 }
+
+@Suite("cache_marker: an explicit prompt-cache breakpoint after the fixed prefix")
+struct CacheMarkerTests {
+    func parts(_ body: [UInt8]) throws -> [[String: Any]] {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let messages = try #require(object["messages"] as? [[String: Any]])
+        return try #require(messages.first?["content"] as? [[String: Any]])
+    }
+
+    @Test("the fixed text before the first sampled placeholder is one part marked ephemeral; the parts join to the prompt")
+    func marksTheFixedPrefix() throws {
+        var draft = RecipeDraft()
+        draft["prompt_template"] = .string("Facts: {knowledge} \"quoted\"\n|T={topic}|P={persona}|D={dynamic}|F={first_message_examples}")
+        draft["cache_marker"] = .bool(true)
+        let recipe = try draft.load()
+        #expect(recipe.cacheMarker)
+        var prefixes: Set<String> = []
+        for index: UInt64 in [0, 1, 2] {
+            let sample = recipe.sample(index: index)
+            let body = recipe.requestBody(for: sample)
+            let content = try parts(body)
+            #expect(content.count == 2)
+            let first = content[0]["text"] as? String ?? "", second = content[1]["text"] as? String ?? ""
+            #expect(first == "Facts: facts {not a placeholder} \"quoted\"\n|T=")
+            #expect((content[0]["cache_control"] as? [String: String]) == ["type": "ephemeral"])
+            #expect(content[1]["cache_control"] == nil)
+            #expect((first + second).sameBytes(sample.prompt))
+            prefixes.insert(first)
+            // The three ways to build a body agree byte for byte.
+            #expect(recipe.payload(for: sample).encoded() == body)
+            let preview = try #require(try JSONSerialization.jsonObject(with: Data(recipe.previewJSONLine(for: sample))) as? [String: Any])
+            let payload = try JSONSerialization.data(withJSONObject: preview["payload"] as Any)
+            #expect(try parts(Array(payload)).map { $0["text"] as? String } == [first, second])
+        }
+        #expect(prefixes.count == 1)
+    }
+
+    @Test("off by default, and a template that starts with a placeholder sends a plain string")
+    func plainOtherwise() throws {
+        let plain = try RecipeDraft().load()
+        #expect(!plain.cacheMarker)
+        var draft = RecipeDraft()
+        draft["prompt_template"] = .string("{topic}|{knowledge}|{persona}|{dynamic}|{first_message_examples}")
+        draft["cache_marker"] = .bool(true)
+        let recipe = try draft.load()
+        #expect(!recipe.cacheMarker)
+        let body = String(decoding: recipe.requestBody(for: recipe.sample(index: 0)), as: UTF8.self)
+        #expect(body.contains(#""content": ""#))
+    }
+}

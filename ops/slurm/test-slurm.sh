@@ -14,6 +14,11 @@
 # the simulator and exactly the daemons it started, and removes the temporary folder
 # (kept with --keep). Last line: `slurm: 1 passed, 0 failed` (or 0 passed, 1 failed).
 #
+# Then it checks the array's --rpm held for all tasks together (no 5 s window more than 5%
+# over the array's rate, plus one second's burst; each task at the whole rate would send the
+# array's rows four times as fast), and runs a second 4-task array with
+# BATCH_MAX_COST: the array's total spend must stay within one row's cost of it.
+#
 #   --quick   fewer rows (CI): 120 rows instead of 400
 #   --keep    keep the temporary folder (ledgers, logs, export)
 # Environment: SIM_ARGS adds flags to `batch simulate` (e.g. "--fail-500 0.02"; rows that
@@ -29,7 +34,7 @@ for a in "$@"; do
     case "$a" in
         --quick) quick=1 ;;
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) bin_arg=$a ;;
     esac
@@ -40,10 +45,11 @@ RECIPE=${BATCH_RECIPE:-$ROOT/recipes/nanochat-identity/recipe.json}
 TASKS=4
 REQUEUE_TASK=2
 if (( quick )); then
-    NUM=120 RPM_TOTAL=1200 LATENCY_MS=100 CONCURRENCY=2   # 30 rows/task, >= ~6 s each at 300 rpm
+    NUM=120 RPM_TOTAL=600 LATENCY_MS=100 CONCURRENCY=4    # 30 rows/task, >= ~12 s at the array's 600 rpm
 else
-    NUM=400 RPM_TOTAL=2400 LATENCY_MS=100 CONCURRENCY=2   # 100 rows/task, >= ~10 s each at 600 rpm
+    NUM=400 RPM_TOTAL=1200 LATENCY_MS=100 CONCURRENCY=4   # 100 rows/task, >= ~20 s at the array's 1200 rpm
 fi
+BUDGET_NUM=80 BUDGET=0.15   # the budget phase: 80 rows cost about 0.25 at the simulator's prices
 PER_TASK=$(( NUM / TASKS ))
 REQUEUE_AT=$(( PER_TASK / 10 > 0 ? PER_TASK / 10 : 1 ))     # done rows in task 2 before the requeue
 ARRAY_TIMEOUT=${TEST_TIMEOUT:-$(( quick ? 240 : 420 ))}
@@ -146,7 +152,7 @@ task_field() {   # task_field TASK FIELD (from scontrol show job, e.g. JobState,
 [[ -f "$RECIPE" ]] || fail "no recipe at $RECIPE"
 command -v python3 >/dev/null || fail "python3 is needed for the checks"
 # Only this test's settings reach generate.sbatch.
-unset BATCH_EXTRA_ARGS BATCH_RUN_ARGS BATCH_SHARDS BATCH_SHARD BATCH_RPM_DIVISOR BATCH_SELF_REQUEUE
+unset BATCH_EXTRA_ARGS BATCH_RUN_ARGS BATCH_SHARDS BATCH_SHARD BATCH_SELF_REQUEUE BATCH_TPM_TOTAL BATCH_MAX_COST
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/batch-slurm-test.XXXXXX") || fail "mktemp failed"
 mkdir -p "$WORK/logs" "$WORK/runs"
 echo "slurm: $NUM rows, $TASKS tasks, requeue task $REQUEUE_TASK after $REQUEUE_AT done rows; work dir $WORK"
@@ -311,6 +317,52 @@ if errors:
 print(f"    {len(lines)} lines, indices 0..{num - 1} each exactly once, in order")
 EOF
 (( retried )) && note "(some rows needed batch retry)"
+phase_end
+
+phase_start "check the array's rate"
+python3 - "$RPM_TOTAL" "$WORK"/runs/identity-*.db <<'EOF' || fail "the array sent faster than its --rpm"
+import sqlite3, sys
+rpm = float(sys.argv[1])
+starts = sorted(t for path in sys.argv[2:] for (t,) in sqlite3.connect(path).execute("SELECT started_at_ms FROM attempts"))
+window_ms = 5_000
+allowed = 1.05 * rpm * window_ms / 60_000 + rpm / 60   # 5% over, plus the buckets' one-second start burst
+if len(starts) <= allowed * 1.5:
+    sys.exit(f"    too few requests ({len(starts)}) for the check to mean anything")
+worst, j = 0, 0
+for i, t in enumerate(starts):
+    while starts[j] < t - window_ms + 1:
+        j += 1
+    worst = max(worst, i - j + 1)
+span = (starts[-1] - starts[0]) / 1000
+print(f"    {len(starts)} requests over {span:.1f} s; at most {worst} in any 5 s (allowed {allowed:.0f}: 5% over {rpm:.0f} rpm, plus one second's burst)")
+sys.exit(0 if worst <= allowed else 1)
+EOF
+for k in $(seq 0 $(( TASKS - 1 ))); do
+    grep -h 'array: shard' "$WORK/logs/task-${JOB}_$k.out" | sed 's/.*array: /    /'
+done
+phase_end
+
+phase_start "a budget for the whole array"
+mkdir -p "$WORK/budget"
+JOB_B=$(BATCH_NUM=$BUDGET_NUM BATCH_MAX_COST=$BUDGET BATCH_RPM_TOTAL=6000 BATCH_LEDGER="$WORK/budget/identity-{shard}.db" \
+        sbatch --parsable --array=0-$(( TASKS - 1 )) --job-name=batch-slurm-budget --chdir="$WORK" \
+        --output="$WORK/logs/budget-%A_%a.out" --export=ALL "$SCRIPT_DIR/generate.sbatch") || fail "sbatch (budget) failed"
+JOB_B=${JOB_B%%;*}
+budget_done() { ! squeue -h -j "$JOB_B" -o %i 2>/dev/null | grep -q .; }
+wait_until "$ARRAY_TIMEOUT" "array $JOB_B to finish" budget_done
+B_ARGS=()
+for k in $(seq 0 $(( TASKS - 1 ))); do
+    B_ARGS+=(--ledger "$WORK/budget/identity-$k.db")
+    grep -q 'exited with status 4' "$WORK/logs/budget-${JOB_B}_$k.out" || fail "budget task $k did not stop at its share of the budget (exit 4)"
+done
+"$BATCH_BIN" status "${B_ARGS[@]}" --json >"$WORK/budget/status.json" || fail "batch status (budget) failed"
+python3 - "$BUDGET" "$WORK/budget/status.json" <<'EOF' || fail "the array's spend is not within one row's cost of BATCH_MAX_COST"
+import json, sys
+budget, s = float(sys.argv[1]), json.load(open(sys.argv[2]))
+row = s["cost"] / max(1, s["done"])
+print(f"    the array spent {s['cost']:.4f} of {budget} on {s['done']} rows ({row:.4f} a row); {s['pending']} rows left pending")
+sys.exit(0 if budget - 4 * row <= s["cost"] <= budget + row else 1)
+EOF
 phase_end
 
 RESULT=0

@@ -45,6 +45,15 @@ public final class BatchRun {
     private var breaker: CircuitBreaker
     /// The last attempt that failed in a way the breaker counts (for its message).
     private var lastBreakerFailure: AttemptRecord?
+    /// `--max-cost`, or in a Slurm array this shard's share of it (see ``ArrayShares``).
+    private var budget: Double?
+    /// In a Slurm array: the siblings' ledgers, re-read every `arrayRefreshMs` for this shard's share.
+    private let siblings: ArraySiblings?
+    private var nextArrayRefreshMs: Int64 = .min
+    private var lastShare: ArrayShares.Share?
+    private let arrayRefreshMs: Int64 = 2_000
+    /// For this long after it starts, a task counts every unfinished sibling as running (``ArrayShares``).
+    static let arrayStartingMs: Int64 = 10_000
     private var requestBucket: TokenBucket?
     private var tokenBucket: TokenBucket?
     /// Rows sent and not yet answered, with the handle that aborts each exchange.
@@ -101,6 +110,8 @@ public final class BatchRun {
         self.window = CongestionWindow(maximum: settings.concurrency)
         self.adaptive = settings.adaptiveConcurrency == true ? AdaptiveWindow(maximum: settings.concurrency) : nil
         self.reservations = settings.maxCost.map { CostReservations(budget: $0) }
+        self.budget = settings.maxCost
+        self.siblings = settings.array.map { ArraySiblings(array: $0) }
         self.breaker = CircuitBreaker(threshold: settings.breakerThreshold)
         self.control = RunControl(inbox: inbox)
         self.claimBatch = min(64, max(1, settings.concurrency / 4))
@@ -117,6 +128,7 @@ public final class BatchRun {
         usage = try ledger.usage()
         if let rpm = settings.requestsPerMinute { requestBucket = TokenBucket(perMinute: rpm, nowMs: startedMs) }
         if let tpm = settings.tokensPerMinute { tokenBucket = TokenBucket(perMinute: tpm, burst: max(tpm / 60, averageTokens), nowMs: startedMs) }
+        refreshArrayShare(now: startedMs)
 
         var wakeups = inbox.wakeups.makeAsyncIterator()
         defer { timer?.task.cancel() }
@@ -125,6 +137,7 @@ public final class BatchRun {
             do {
                 let successes = receive(inbox.drain())
                 let now = clock.nowMs()
+                refreshArrayShare(now: now)
                 if let grace = graceDeadlineMs, now >= grace, !hardStop, !inFlight.isEmpty {
                     logger.info("grace period over: abandoning \(inFlight.count) requests in flight")
                     hardStop = true
@@ -195,7 +208,7 @@ public final class BatchRun {
     /// Starts as many rows as the window, the rate limits and the budget allow, claiming more
     /// from the ledger (with the unwritten outcomes, in one transaction) when the queue is empty.
     private func dispatch(now: Int64) throws {
-        if let budget = settings.maxCost, usage.cost >= budget {
+        if let budget, usage.cost >= budget {
             stop(.budgetReached(cost: usage.cost, budget: budget))
             unclaimQueued()
             return
@@ -339,7 +352,7 @@ public final class BatchRun {
             let row = one.row
             let verdict = RowJudge.judge(
                 client.outcome(of: one.answer), labels: one.labels, recipe: recipe, attempt: row.attempt,
-                maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs)
+                maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs, prices: settings.prices)
             if let reservation = reservedFor.removeValue(forKey: row.index) {
                 reservations?.settle(reservation, actual: abandoning && !verdict.isDone ? nil : verdict.attempt.cost)
             }
@@ -352,10 +365,7 @@ public final class BatchRun {
                 continue
             }
             let attempt = verdict.attempt
-            usage.attempts += 1
-            usage.promptTokens += attempt.promptTokens ?? 0
-            usage.completionTokens += attempt.completionTokens ?? 0
-            usage.cost += attempt.cost ?? 0
+            usage.add(attempt)
             settleTokens(attempt, estimate: one.estimatedTokens, now: now)
             switch verdict {
             case let .done(result, attempt):
@@ -430,6 +440,36 @@ public final class BatchRun {
     private func stop(_ reason: StopReason) {
         if stopReason == nil { stopReason = reason }
         stopping = true
+    }
+
+    // MARK: A Slurm array's limits
+
+    /// In a Slurm array, every `arrayRefreshMs`: this shard's share of the array's rate limits
+    /// and budget from its siblings' ledgers (``ArrayShares``).
+    private func refreshArrayShare(now: Int64) {
+        guard let siblings else { return }
+        defer { wake(at: nextArrayRefreshMs) }
+        guard now >= nextArrayRefreshMs else { return }
+        nextArrayRefreshMs = now + arrayRefreshMs
+        let share = siblings.share(settings, starting: now - startedMs < Self.arrayStartingMs)
+        if let rpm = share.requestsPerMinute, rpm != requestBucket?.perMinute { requestBucket?.setRate(perMinute: rpm, nowMs: now) }
+        if let tpm = share.tokensPerMinute, tpm != tokenBucket?.perMinute {
+            tokenBucket?.setRate(perMinute: tpm, burst: max(tpm / 60, averageTokens), nowMs: now)
+        }
+        if let cost = share.maxCost {
+            budget = cost
+            reservations?.budget = cost
+        }
+        if lastShare?.running != share.running || lastShare?.finished != share.finished {
+            var limits: [String] = []
+            if let rpm = share.requestsPerMinute { limits.append(String(format: "%.0f rpm", rpm)) }
+            if let tpm = share.tokensPerMinute { limits.append(String(format: "%.0f tpm", tpm)) }
+            if let cost = share.maxCost { limits.append(String(format: "a budget of %.4f", cost)) }
+            if !limits.isEmpty {
+                logger.info("array: shard \(siblings.array.shard)/\(siblings.array.shards) takes \(limits.joined(separator: ", ")) of the array's limits (\(share.running) shards running, \(share.finished) finished)")
+            }
+        }
+        lastShare = share
     }
 
     // MARK: Timers and progress

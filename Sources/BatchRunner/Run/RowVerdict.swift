@@ -39,14 +39,21 @@ struct SampleLabels: Sendable, Equatable {
 enum RowJudge {
     static func judge(
         _ outcome: ProviderOutcome, labels sample: SampleLabels, recipe: Recipe, attempt: Int, maxAttempts: Int,
-        startedAtMs: Int64, endedAtMs: Int64
+        startedAtMs: Int64, endedAtMs: Int64, prices: ModelPrices? = nil
     ) -> RowVerdict {
         var record = AttemptRecord(attempt: attempt, startedAtMs: startedAtMs, endedAtMs: endedAtMs)
         switch outcome {
         case .success(let completion):
             record.promptTokens = completion.promptTokens
             record.completionTokens = completion.completionTokens
-            record.cost = completion.cost
+            // No cost in the answer: priced from its tokens at the model list's prices.
+            record.cost = completion.cost ?? prices.flatMap { prices in
+                completion.promptTokens.map {
+                    prices.cost(promptTokens: $0, completionTokens: completion.completionTokens ?? 0, cachedTokens: completion.cachedTokens ?? 0)
+                }
+            }
+            record.cachedTokens = completion.cachedTokens
+            record.cacheDiscount = completion.cacheDiscount
             do {
                 let messages = try recipe.parseConversation(completion.content)
                 let result = RowResult(

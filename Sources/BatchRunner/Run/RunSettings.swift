@@ -1,3 +1,6 @@
+import Foundation
+import Provider
+
 /// Everything a run needs besides its recipe, stored in the ledger as JSON so that `batch resume`
 /// continues with the same settings. Never holds a secret: only the *name* of the variable that
 /// holds the API key.
@@ -16,6 +19,13 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var maxAttempts: Int = 8
     /// No new row is claimed once the recorded cost reaches this, or nil for no budget.
     public var maxCost: Double?
+    /// A shard of a Slurm array (`--shard K/N` with `{shard}` in the ledger path): the rate
+    /// limits and `maxCost` above are the whole array's, shared as ``ArrayShares`` says. nil:
+    /// they are this ledger's own.
+    public var array: ArrayRun?
+    /// The model's prices from the provider's model list, checked before the run: an answer
+    /// without `usage.cost` is priced from its tokens with them. nil: not listed.
+    public var prices: ModelPrices?
     public var baseURL: String = "https://openrouter.ai/api/v1"
     public var apiKeyEnv: String = "OPENROUTER_API_KEY"
     /// The first backoff ceiling after a server-side failure (5xx, reset, timeout); it doubles
@@ -42,4 +52,25 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var httpVersion: String?
 
     public init() {}
+}
+
+/// Where a Slurm array's shards keep their ledgers, so that each task can read its siblings'.
+public struct ArrayRun: Codable, Sendable, Equatable {
+    /// The ledger path with `{shard}` in it, absolute.
+    public var ledgerPattern: String
+    public var shard: Int
+    public var shards: Int
+    /// Rows over the whole array (`--num`).
+    public var num: Int64
+
+    public init(ledgerPattern: String, shard: Int, shards: Int, num: Int64) {
+        self.ledgerPattern = ledgerPattern
+        self.shard = shard
+        self.shards = shards
+        self.num = num
+    }
+
+    public func ledger(ofShard k: Int) -> String {
+        ledgerPattern.replacingOccurrences(of: "{shard}", with: String(k))
+    }
 }

@@ -6,7 +6,8 @@
 /// request goes at a time (its answer gives the first estimate); a provider whose answers carry
 /// no cost cannot be held to a budget, and the estimate is then 0. Pure value.
 struct CostReservations: Equatable {
-    let budget: Double
+    /// The budget; a Slurm array task's share of the array's moves as its siblings finish.
+    var budget: Double
     /// Expected cost of the requests in flight.
     private(set) var reserved: Double = 0
     /// Requests in flight holding a reservation.

@@ -5,8 +5,8 @@
 /// takes its estimated tokens up front; the difference is settled when usage comes back, so the
 /// bucket may go into debt and later requests wait).
 public struct TokenBucket: Sendable, Equatable {
-    public let perMinute: Double
-    public let burst: Double
+    public private(set) var perMinute: Double
+    public private(set) var burst: Double
     private(set) var available: Double
     private var lastRefillMs: Int64
 
@@ -36,6 +36,15 @@ public struct TokenBucket: Sendable, Equatable {
         }
         let missing = needed - available
         return nowMs + Int64((missing * 60_000 / perMinute).rounded(.up))
+    }
+
+    /// Changes the rate from now on (a Slurm array task's share moving); tokens already there
+    /// stay, up to the new burst (default one second's worth at the new rate).
+    public mutating func setRate(perMinute rate: Double, burst newBurst: Double? = nil, nowMs: Int64) {
+        refill(nowMs)
+        perMinute = rate
+        burst = max(1, newBurst ?? rate / 60)
+        available = min(available, burst)
     }
 
     /// Settles an estimate: gives back (negative) or takes more (positive) tokens.

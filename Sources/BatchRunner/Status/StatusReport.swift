@@ -15,6 +15,9 @@ public struct LedgerStatus: Codable, Sendable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var cost: Double
+    /// Prompt tokens the provider served from its prompt cache, and what that saved (same unit as `cost`).
+    public var cachedPromptTokens: Int
+    public var cacheSavings: Double
     public var errors: [String: Int]
     /// Rows finished per second over the last minute (over the run's own time if it is younger).
     public var rowsPerSecond: Double
@@ -35,6 +38,7 @@ public struct LedgerStatus: Codable, Sendable {
         case windowReason = "window_reason", projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
         case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
+        case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
     }
 }
 
@@ -49,6 +53,8 @@ public struct StatusReport: Codable, Sendable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var cost: Double
+    public var cachedPromptTokens: Int
+    public var cacheSavings: Double
     public var errors: [String: Int]
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
@@ -63,13 +69,14 @@ public struct StatusReport: Codable, Sendable {
         case inFlight = "in_flight", promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
         case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
         case projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
+        case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
     }
 
     public static func read(ledgers paths: [String], nowMs: Int64) throws -> StatusReport {
         let each = try paths.map { try readOne($0, nowMs: nowMs) }
         var report = StatusReport(
             total: 0, pending: 0, inFlight: 0, done: 0, failed: 0, attempts: 0, promptTokens: 0, completionTokens: 0,
-            cost: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
+            cost: 0, cachedPromptTokens: 0, cacheSavings: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
         for s in each {
             report.total += s.total
             report.pending += s.pending
@@ -80,6 +87,8 @@ public struct StatusReport: Codable, Sendable {
             report.promptTokens += s.promptTokens
             report.completionTokens += s.completionTokens
             report.cost += s.cost
+            report.cachedPromptTokens += s.cachedPromptTokens
+            report.cacheSavings += s.cacheSavings
             report.rowsPerSecond += s.rowsPerSecond
             report.errors.merge(s.errors, uniquingKeysWith: +)
         }
@@ -116,7 +125,7 @@ public struct StatusReport: Codable, Sendable {
                 ledger: path, shard: run.shard?.description, plannedRows: run.plannedRows, total: counts.total,
                 pending: counts.pending, inFlight: counts.inFlight, done: counts.done, failed: counts.failed,
                 attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
-                cost: usage.cost, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
+                cost: usage.cost, cachedPromptTokens: usage.cachedTokens, cacheSavings: usage.cacheDiscount, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
                 rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model,
                 window: window?.size, windowReason: window?.reason,
                 projectedCost: projectedCost, projectedSeconds: projectedSeconds)
@@ -147,6 +156,11 @@ public struct StatusReport: Codable, Sendable {
         func pct(_ n: Int) -> String { total > 0 ? String(format: "%.1f%%", Double(n) * 100 / Double(total)) : "-" }
         lines.append("rows      \(total): \(done) done (\(pct(done))), \(failed) failed, \(pending) pending, \(inFlight) in flight")
         lines.append("attempts  \(attempts); tokens \(promptTokens) prompt + \(completionTokens) completion; cost \(String(format: "%.4f", cost))")
+        if cachedPromptTokens > 0, promptTokens > 0 {
+            lines.append(String(
+                format: "cache     %.1f%% of prompt tokens read from the provider's prompt cache; saved %.4f",
+                Double(cachedPromptTokens) * 100 / Double(promptTokens), cacheSavings))
+        }
         let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))
         if let projectedCost, pending + inFlight > 0 {

@@ -18,7 +18,12 @@ enum RunDriver {
     /// - Parameters:
     ///   - pilot: `run --pilot K`: send K rows, print the projection, and stop there (exit 8)
     ///     unless `proceed` (`--yes`) or the projection is within `--max-cost`.
-    static func drive(ledger: Ledger, recipe: Recipe, settings: RunSettings, pilot: Int? = nil, proceed: Bool = false) async throws {
+    ///   - account: what the provider said of the account before the run (`AccountGate`); after
+    ///     the pilot, a projection above what is left stops the run unless `ignoreCredits`.
+    static func drive(
+        ledger: Ledger, recipe: Recipe, settings: RunSettings, pilot: Int? = nil, proceed: Bool = false,
+        account: AccountStatus? = nil, ignoreCredits: Bool = false
+    ) async throws {
         let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
         defer { transport.shutdown() }
         if let pilot {
@@ -27,6 +32,11 @@ enum RunDriver {
             let reader = try LedgerReader(path: ledger.path)
             let projection = try reader.snapshot { try PilotProjection.read(ledger: $0, settings: settings) }
             Terminal.error(projection?.text(concurrency: settings.concurrency) ?? "pilot: no row is done yet, so nothing can be projected")
+            if let projection {
+                try AccountGate.checkAfterPilot(
+                    status: account, spentInPilot: projection.spent, restCost: projection.projectedCost - projection.spent,
+                    ignoreCredits: ignoreCredits)
+            }
             let withinBudget = projection.map { p in settings.maxCost.map { p.projectedCostP90 <= $0 } ?? false } ?? false
             if !(proceed || withinBudget) {
                 Terminal.error("stopped after the pilot (exit code \(BatchExitCode.pilotStopped)). Continue with `\(Invocation.command) resume --ledger \(ledger.path)`, or pass --yes to go on without stopping"

@@ -9,10 +9,10 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
         valueName: "N|auto[:MAX]")) var concurrency: ConcurrencySetting?
-    @Option(help: "Requests per minute (default: no limit).") var rpm: Double?
-    @Option(help: "Tokens per minute, prompt plus completion (default: no limit).") var tpm: Double?
+    @Option(help: "Requests per minute (default: no limit). For a Slurm array (--shard K/N, {shard} in --ledger): the whole array's.") var rpm: Double?
+    @Option(help: "Tokens per minute, prompt plus completion (default: no limit). For a Slurm array: the whole array's.") var tpm: Double?
     @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
-    @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter).") var maxCost: Double?
+    @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter). For a Slurm array: the whole array's.") var maxCost: Double?
     @Option(help: "API root; requests go to <base-url>/chat/completions (default https://openrouter.ai/api/v1).") var baseURL: String?
     @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
     @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?
@@ -27,6 +27,8 @@ struct SettingsOptions: ParsableArguments {
     @Flag(name: .customLong("http1.1"), help: "Speak HTTP/1.1 only, never HTTP/2 (for proxies or gateways that break HTTP/2). Stored for resume; --no-http1.1 undoes it.")
     var http11: Bool = false
     @Flag(name: .customLong("no-http1.1"), help: .hidden) var noHttp11: Bool = false
+    @Flag(help: "Start even when the provider says the key or account has too little left for the run (checked before anything is planned or sent, and again after a --pilot). Not stored.")
+    var ignoreCredits = false
 
     func validate() throws {
         if let concurrency, concurrency.limit < 1 || concurrency.limit > 4_096 {

@@ -9,9 +9,10 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private static let maxBodyBytes = 32 << 20
+    /// A Batch API create may carry 5,000 requests inline, a file upload 200 MB.
+    private static let maxBodyBytes = 210 << 20
 
-    private let state: SimulatorState
+    let state: SimulatorState
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
@@ -64,6 +65,8 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(context: context, head: head, response: SimulatedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(json)))
         case (.POST, "/v1/chat/completions"), (.POST, "/api/v1/chat/completions"), (.POST, "/chat/completions"):
             chat(context: context, head: head, body: body)
+        case (_, _) where BatchRoutes.handles(path):
+            batchRoute(context: context, head: head, path: path, body: body)
         case (.GET, "/v1/key"), (.GET, "/api/v1/key"), (.GET, "/v1/credits"), (.GET, "/api/v1/credits"),
              (.GET, "/v1/models"), (.GET, "/api/v1/models"):
             account(context: context, head: head, path: path)
@@ -187,7 +190,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(context: context, head: head, response: response)
     }
 
-    private func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: SimulatedResponse) {
+    func write(context: ChannelHandlerContext, head: HTTPRequestHead, response: SimulatedResponse) {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Content-Length", value: "\(response.body.count)")

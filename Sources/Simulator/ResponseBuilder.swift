@@ -24,6 +24,8 @@ struct ChatRequestSummary {
     var prefixHashes: [UInt64] = []
     /// With the prompt cache: how many leading bytes of the prompt were read from it.
     var cachedBytes = 0
+    /// What the answer is billed relative to the online price (0.5 in a batch).
+    var priceScale = 1.0
 
     static let cacheBlockBytes = 1_024
 
@@ -195,8 +197,8 @@ enum ResponseBuilder {
         let total = promptTokens + completionTokens
         // Cached prompt tokens cost a tenth of the price (1e-6 a token); the rest saved is the discount.
         let cachedTokens = min(promptTokens, request.cachedBytes / 4)
-        let discount = Double(cachedTokens) * (promptPrice - cacheReadPrice)
-        let cost = Double(promptTokens) * promptPrice + Double(completionTokens) * completionPrice - discount
+        let discount = Double(cachedTokens) * (promptPrice - cacheReadPrice) * request.priceScale
+        let cost = (Double(promptTokens) * promptPrice + Double(completionTokens) * completionPrice) * request.priceScale - discount
         let cacheUsage = request.prefixHashes.isEmpty
             ? "" : ",\"prompt_tokens_details\":{\"cached_tokens\":\(cachedTokens)},\"cache_discount\":\(discount)"
         var body: [UInt8] = []

@@ -62,6 +62,20 @@ public struct SimulatorConfig: Sendable, Equatable {
     /// billed) and `GET /api/v1/credits` as its total. nil: no limit, and /credits answers 403
     /// (as OpenRouter does for a key that may not read them).
     public var credits: Double?
+    /// The Batch APIs (`BatchStore`): how long a batch takes, and the rates of its fates and faults.
+    public var batchTurnaround: Duration = .seconds(2)
+    /// A batch fails validation (status `failed`, nothing run).
+    public var batchFailRate = 0.0
+    /// A batch expires with half its requests answered.
+    public var batchExpireRate = 0.0
+    /// A batch never finishes (until cancelled).
+    public var batchStuckRate = 0.0
+    /// A request in a batch ends with an error line instead of an answer.
+    public var batchRequestErrorRate = 0.0
+    /// Creating a batch is answered 429 with Retry-After.
+    public var batchCreate429Rate = 0.0
+    /// Polling a batch (GET) is answered 500.
+    public var batchPoll5xxRate = 0.0
     /// false: answers carry no `usage.cost` (clients price tokens from the model list).
     public var reportCost = true
 
@@ -149,6 +163,16 @@ public struct SimulatorConfig: Sendable, Equatable {
             throw SimulatorError("the capacity must be at least 1 request at a time")
         }
         if serviceTime < .zero { throw SimulatorError("the service time must not be negative") }
+        let batchRates = [("--batch-fail", batchFailRate), ("--batch-expire", batchExpireRate), ("--batch-stuck", batchStuckRate),
+                          ("--batch-request-errors", batchRequestErrorRate), ("--batch-create-429", batchCreate429Rate),
+                          ("--batch-poll-500", batchPoll5xxRate)]
+        for (name, rate) in batchRates where !(rate >= 0 && rate <= 1) {
+            throw SimulatorError("\(name) is \(rate); use a probability between 0 and 1")
+        }
+        if batchFailRate + batchExpireRate + batchStuckRate > 1.000_000_1 {
+            throw SimulatorError("--batch-fail, --batch-expire and --batch-stuck add up to more than 1")
+        }
+        if batchTurnaround < .zero { throw SimulatorError("the batch turnaround must not be negative") }
         if let queueLimit, queueLimit < 0 { throw SimulatorError("the queue limit must not be negative") }
         switch latency {
         case .fixed(let value) where value < .zero:
@@ -202,8 +226,12 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var peakQueued: Int = 0
     /// With the prompt cache: prompt tokens found in it, over every request received.
     public var cachedPromptTokens: Int = 0
-    /// What the answers cost, summed (every completion's `usage.cost`).
+    /// What the answers cost, summed (every completion's `usage.cost`, and batches' answers).
     public var billed: Double = 0
+    /// Requests answered (and billed) inside batches.
+    public var batchBilledRequests: Int = 0
+    /// Batches created.
+    public var batchesCreated: Int = 0
 
     public init() {}
 
@@ -214,6 +242,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
         case peakQueued = "peak_queued"
         case cachedPromptTokens = "cached_prompt_tokens"
         case billed
+        case batchBilledRequests = "batch_billed_requests"
+        case batchesCreated = "batches_created"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

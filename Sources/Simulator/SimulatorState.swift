@@ -38,9 +38,13 @@ final class SimulatorState: @unchecked Sendable {
         var continuation: CheckedContinuation<Void, Never>
     }
 
+    /// The Batch APIs' batches and files.
+    private(set) var batches: BatchStore!
+
     init(config: SimulatorConfig) throws(SimulatorError) {
         self.config = config
         generator = SeededRandom(seed: config.seed)
+        batches = BatchStore(config: config) { [unowned self] cost, requests in self.billBatch(cost, requests: requests) }
         if let schedule = config.capacity {
             capacityQueue = CapacityQueue(schedule: schedule, queueLimit: config.queueLimit)
         }
@@ -146,6 +150,22 @@ final class SimulatorState: @unchecked Sendable {
         let bytes = hits * ChatRequestSummary.cacheBlockBytes
         stats.cachedPromptTokens += bytes / 4
         return bytes
+    }
+
+    /// Counts a batch created.
+    func batchCreated() {
+        lock.lock()
+        stats.batchesCreated += 1
+        lock.unlock()
+    }
+
+    /// A batch ended: its answers, billed.
+    func billBatch(_ cost: Double, requests: Int) {
+        lock.lock()
+        stats.billed += cost
+        stats.batchBilledRequests += requests
+        lock.unlock()
+        notify()
     }
 
     /// Adds an answer's cost to what the account has spent.

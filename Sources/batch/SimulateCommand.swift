@@ -101,6 +101,21 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cost"), help: "Leave usage.cost out of answers, as providers that do not report cost do (clients price tokens from GET /api/v1/models).")
     var noCost = false
 
+    @Option(name: .customLong("batch-turnaround-ms"), help: "Batch APIs (POST /v1/batches, /v1/files): milliseconds a batch takes from creation to its end (default 2000).")
+    var batchTurnaroundMs: Int = 2_000
+    @Option(name: .customLong("batch-fail"), help: "Rate of batches that fail validation (status failed, nothing run).")
+    var batchFail = 0.0
+    @Option(name: .customLong("batch-expire"), help: "Rate of batches that expire with half their requests answered.")
+    var batchExpire = 0.0
+    @Option(name: .customLong("batch-stuck"), help: "Rate of batches that never finish (until cancelled).")
+    var batchStuck = 0.0
+    @Option(name: .customLong("batch-request-errors"), help: "Rate of requests inside batches that end with an error line.")
+    var batchRequestErrors = 0.0
+    @Option(name: .customLong("batch-create-429"), help: "Rate of batch creations answered 429 with Retry-After.")
+    var batchCreate429 = 0.0
+    @Option(name: .customLong("batch-poll-500"), help: "Rate of batch polls (GET) answered 500.")
+    var batchPoll500 = 0.0
+
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
 
@@ -147,6 +162,13 @@ struct SimulateCommand: AsyncParsableCommand {
         config.serviceTime = .milliseconds(serviceMs)
         config.queueLimit = queueLimit
         config.promptCache = promptCache
+        config.batchTurnaround = .milliseconds(batchTurnaroundMs)
+        config.batchFailRate = batchFail
+        config.batchExpireRate = batchExpire
+        config.batchStuckRate = batchStuck
+        config.batchRequestErrorRate = batchRequestErrors
+        config.batchCreate429Rate = batchCreate429
+        config.batchPoll5xxRate = batchPoll500
         config.credits = credits
         config.reportCost = !noCost
         return config

@@ -74,7 +74,7 @@ struct BatchModeTests {
     func termLeavesBatchesOpen() async throws {
         let dir = try TemporaryDirectory("batch-term")
         defer { dir.remove() }
-        let sim = try await SimulatorProcess(["--batch-turnaround-ms", "3000"])
+        let sim = try await SimulatorProcess(["--batch-turnaround-ms", "6000"])
         let ledger = dir.path("run.db")
         let process = try BatchProcess(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200",
                                         "--base-url", sim.baseURL] + Self.fast)
@@ -82,10 +82,12 @@ struct BatchModeTests {
         process.signal(SIGTERM)
         #expect(await process.exitCode() == 128 + SIGTERM)
         let stopped = try await RunSupport.status([ledger])
-        #expect(RunSupport.int(stopped, "done") == 0 && RunSupport.int(stopped, "in_flight") == 200, "\(stopped)")
-        #expect(RunSupport.int(stopped, "batches_open") == 4 && RunSupport.int(stopped, "rows_in_batches") == 200, "\(stopped)")
+        // Every row is done (a batch that ended before the signal was collected) or held by an open batch.
+        let open = RunSupport.int(stopped, "batches_open"), held = RunSupport.int(stopped, "rows_in_batches")
+        #expect(open >= 1 && held == RunSupport.int(stopped, "in_flight") && held + RunSupport.int(stopped, "done") == 200, "\(stopped)")
+        #expect(RunSupport.int(stopped, "pending") == 0)
         let text = try await runBatch(["status", "--ledger", ledger])
-        #expect(text.stdout.contains("4 provider batches open, holding 200 rows"), "\(text.stdout)")
+        #expect(text.stdout.contains("\(open) provider batches open, holding \(held) rows"), "\(text.stdout)")
         let created = try sim.stats()["batches_created"] as? Int ?? 0
         let resumed = try await runBatch(["resume", "--ledger", ledger])
         #expect(resumed.status == 0, "\(resumed.output.suffix(2_000))")

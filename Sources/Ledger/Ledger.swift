@@ -19,7 +19,7 @@ public enum Durability: String, Sendable, CaseIterable {
 /// thread pool if latency matters.
 public final class Ledger: @unchecked Sendable {
     public let path: String
-    private let db: Connection
+    let db: Connection
     private let lock: FileLock
     private let writerLock: WriterLock
     private let mutex = NSLock()
@@ -230,7 +230,7 @@ public final class Ledger: @unchecked Sendable {
         return added
     }
 
-    private func locked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+    func locked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         mutex.lock()
         defer { mutex.unlock() }
         return try body()
@@ -328,6 +328,11 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// Applies `transitions` inside a transaction the caller holds (with the lock).
+    func applyInTransaction(_ transitions: [Transition], nowMs: Int64) throws(LedgerError) -> Int {
+        try applyUnlocked(transitions, nowMs: nowMs)
+    }
+
     private func applyUnlocked(_ transitions: [Transition], nowMs: Int64) throws(LedgerError) -> Int {
         var changed = 0
         for transition in transitions {
@@ -400,6 +405,7 @@ public final class Ledger: @unchecked Sendable {
 
     /// Puts every in-flight row back to pending: on open, such rows are orphans of a process that
     /// died. Their unfinished attempt is recorded as `orphaned` and not counted. Returns how many moved.
+    /// Rows held by a Batch API submission are not orphans: their batch still runs (see `Submission`).
     @discardableResult
     public func releaseOrphans(nowMs: Int64) throws(LedgerError) -> Int {
         try locked { () throws(LedgerError) in
@@ -407,13 +413,13 @@ public final class Ledger: @unchecked Sendable {
                 let audit = try db.statement("""
                     INSERT INTO attempts (idx, attempt, started_at_ms, ended_at_ms, outcome, error_kind, error)
                     SELECT idx, attempts, updated_at_ms, ?, 'orphaned', 'orphaned', 'in flight when its process stopped'
-                    FROM items WHERE state = 'in_flight'
+                    FROM items WHERE state = 'in_flight' AND NOT \(Self.inSubmission)
                     """)
                 audit.bind(1, nowMs)
                 try audit.run(doing: "recording orphaned rows")
                 let s = try db.statement("""
                     UPDATE items SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, updated_at_ms = ?
-                    WHERE state = 'in_flight'
+                    WHERE state = 'in_flight' AND NOT \(Self.inSubmission)
                     """)
                 s.bind(1, nowMs)
                 try s.run(doing: "releasing orphaned rows")

@@ -41,6 +41,11 @@ public final class LedgerReader: @unchecked Sendable {
     public func run() throws(LedgerError) -> RunRecord { try Queries.run(db) }
     public func counts() throws(LedgerError) -> StateCounts { try Queries.counts(db) }
     public func usage() throws(LedgerError) -> UsageTotals { try Queries.usage(db) }
+    /// Batch API submissions not yet collected (none in a ledger older than schema 6).
+    public func openSubmissions() throws(LedgerError) -> [Submission] {
+        guard try Migrator.version(of: db) >= 6 else { return [] }
+        return try Queries.submissions(db, openOnly: true)
+    }
     public func errorsByKind() throws(LedgerError) -> [(kind: String, count: Int)] { try Queries.errorsByKind(db) }
     public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] { try Queries.failedRows(db, limit: limit) }
     public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? { try Queries.state(db, of: index) }

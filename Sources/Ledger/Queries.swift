@@ -93,4 +93,19 @@ enum Queries {
         try s.step(doing: "finding the next due row")
         return s.isNull(0) ? nil : s.int64(0)
     }
+    /// Submissions, oldest first; only those not yet collected with `openOnly`.
+    static func submissions(_ db: Connection, openOnly: Bool) throws(LedgerError) -> [Submission] {
+        let s = try db.statement("""
+            SELECT id, api, batch_id, status, rows, created_at_ms, error FROM submissions
+            \(openOnly ? "WHERE status <> 'collected'" : "") ORDER BY id
+            """)
+        defer { s.reset() }
+        var out: [Submission] = []
+        while try s.step(doing: "reading submissions") {
+            out.append(Submission(
+                id: s.int64(0), api: s.text(1), batchID: s.isNull(2) ? nil : s.text(2), status: s.text(3), rows: s.int(4),
+                createdAtMs: s.int64(5), error: s.isNull(6) ? nil : s.text(6)))
+        }
+        return out
+    }
 }

@@ -78,6 +78,7 @@ extension ChatHandler {
             return write(context: context, head: head, response: ResponseBuilder.unauthorized())
         }
         let store = state.batches!
+        store.advanceAll()
         let parts = BatchRoutes.parts(path)
         let bytes = body.map { Array($0.readableBytesView) } ?? []
         let response: SimulatedResponse
@@ -107,6 +108,17 @@ extension ChatHandler {
                 let (batch, created) = try store.create(api: api, body: object, idempotencyKey: head.headers.first(name: "idempotency-key"))
                 if created { state.batchCreated() }
                 response = BatchRoutes.json(created ? (api == .openrouter ? 202 : 200) : 200, batch)
+                let delay = state.config.batchCreateDelay
+                if delay > .zero {
+                    let nanos = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                    let bound = NIOLoopBound((self, context, head, response), eventLoop: context.eventLoop)
+                    context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanos)) {
+                        let (handler, context, head, response) = bound.value
+                        guard context.channel.isActive else { return }
+                        handler.write(context: context, head: head, response: response)
+                    }
+                    return
+                }
             } catch {
                 switch error {
                 case .invalid(let message): response = BatchRoutes.error(400, message)

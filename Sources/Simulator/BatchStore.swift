@@ -217,6 +217,14 @@ final class BatchStore: @unchecked Sendable {
 
     // MARK: Time
 
+    /// Brings every open batch up to now: batches run (and bill) whether anyone polls them or
+    /// not, as a provider's do. Called before every answer about batches and before `/stats`.
+    func advanceAll() {
+        lock.lock()
+        defer { lock.unlock() }
+        for id in order { if let batch = batches[id], !batch.isTerminal { advance(batch) } }
+    }
+
     private func advance(_ batch: Batch) {
         guard !batch.isTerminal else { return }
         let now = Self.nowMs()

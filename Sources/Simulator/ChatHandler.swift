@@ -61,6 +61,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/stats"):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            state.batches.advanceAll()
             let json = (try? encoder.encode(state.snapshot())) ?? Data("{}".utf8)
             write(context: context, head: head, response: SimulatedResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(json)))
         case (.POST, "/v1/chat/completions"), (.POST, "/api/v1/chat/completions"), (.POST, "/chat/completions"):

@@ -76,6 +76,9 @@ public struct SimulatorConfig: Sendable, Equatable {
     public var batchCreate429Rate = 0.0
     /// Polling a batch (GET) is answered 500.
     public var batchPoll5xxRate = 0.0
+    /// The answer to a batch create is sent this long after the batch was made: a client killed
+    /// meanwhile has a batch it does not know the id of (its resume must not make a second one).
+    public var batchCreateDelay: Duration = .zero
     /// false: answers carry no `usage.cost` (clients price tokens from the model list).
     public var reportCost = true
 

@@ -62,7 +62,10 @@ public final class SimulatorServer: Sendable {
 
     private var urlHost: String { host.contains(":") ? "[\(host)]" : host }
 
-    public func stats() -> SimulatorStats { state.snapshot() }
+    public func stats() -> SimulatorStats {
+        state.batches.advanceAll()
+        return state.snapshot()
+    }
 
     /// Returns once `predicate` holds for the stats (checked now and after every change), or
     /// when the calling task is cancelled. Tests wait on events with this instead of sleeping.

@@ -115,6 +115,8 @@ struct SimulateCommand: AsyncParsableCommand {
     var batchCreate429 = 0.0
     @Option(name: .customLong("batch-poll-500"), help: "Rate of batch polls (GET) answered 500.")
     var batchPoll500 = 0.0
+    @Option(name: .customLong("batch-create-delay-ms"), help: "Milliseconds between making a batch and answering its create (a client killed meanwhile has a batch it does not know of).")
+    var batchCreateDelayMs = 0
 
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
@@ -169,6 +171,7 @@ struct SimulateCommand: AsyncParsableCommand {
         config.batchRequestErrorRate = batchRequestErrors
         config.batchCreate429Rate = batchCreate429
         config.batchPoll5xxRate = batchPoll500
+        config.batchCreateDelay = .milliseconds(batchCreateDelayMs)
         config.credits = credits
         config.reportCost = !noCost
         return config

@@ -62,7 +62,8 @@ struct CrashTests {
                 // A moment mid-run: after a random number of further answers from the simulator
                 // (its log is read directly: cheap enough to poll, unlike a `batch status` process).
                 let before = Self.answers(log)
-                let target = before + 1 + Int(random.next() % UInt64(max(1, 2 * rows / (kills + 2))))
+                // At most rows / (kills + 2) answers apart, so that every kill lands before the run ends.
+                let target = before + 1 + Int(random.next() % UInt64(max(1, rows / (kills + 2))))
                 try await waitUntil { !process.process.isRunning || Self.answers(log) >= target }
             }
             guard process.process.isRunning else { break }  // finished before its kill: no more moments left

@@ -19,6 +19,16 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var maxAttempts: Int = 8
     /// No new row is claimed once the recorded cost reaches this, or nil for no budget.
     public var maxCost: Double?
+    /// `--mode batch`: rows go through the provider's Batch API (``BatchModeRun``); nil: online.
+    public var mode: String?
+    /// `--batch-api openrouter|openai`; nil: from the base URL.
+    public var batchAPI: String?
+    /// `--batch-size`: rows per batch (nil: the provider's cap).
+    public var batchSize: Int?
+    /// `--batches-open`: batches open at once (nil: 4).
+    public var batchesOpen: Int?
+    /// `--poll-interval`: milliseconds between polls of an open batch (nil: 30 s).
+    public var pollIntervalMs: Int64?
     /// A shard of a Slurm array (`--shard K/N` with `{shard}` in the ledger path): the rate
     /// limits and `maxCost` above are the whole array's, shared as ``ArrayShares`` says. nil:
     /// they are this ledger's own.

@@ -19,6 +19,10 @@ public struct LedgerStatus: Codable, Sendable {
     public var cachedPromptTokens: Int
     public var cacheSavings: Double
     public var errors: [String: Int]
+    /// `--mode batch`: provider batches open (submitted, not yet collected) and the rows they hold
+    /// (counted in `in_flight` too).
+    public var batchesOpen: Int
+    public var rowsInBatches: Int
     /// Rows finished per second over the last minute (over the run's own time if it is younger).
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
@@ -39,6 +43,7 @@ public struct LedgerStatus: Codable, Sendable {
         case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
         case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
+        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches"
     }
 }
 
@@ -56,6 +61,8 @@ public struct StatusReport: Codable, Sendable {
     public var cachedPromptTokens: Int
     public var cacheSavings: Double
     public var errors: [String: Int]
+    public var batchesOpen: Int
+    public var rowsInBatches: Int
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
     /// Summed over the ledgers (each at its own cost per row); nil while any ledger has none.
@@ -70,13 +77,14 @@ public struct StatusReport: Codable, Sendable {
         case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
         case projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
         case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
+        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches"
     }
 
     public static func read(ledgers paths: [String], nowMs: Int64) throws -> StatusReport {
         let each = try paths.map { try readOne($0, nowMs: nowMs) }
         var report = StatusReport(
             total: 0, pending: 0, inFlight: 0, done: 0, failed: 0, attempts: 0, promptTokens: 0, completionTokens: 0,
-            cost: 0, cachedPromptTokens: 0, cacheSavings: 0, errors: [:], rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
+            cost: 0, cachedPromptTokens: 0, cacheSavings: 0, errors: [:], batchesOpen: 0, rowsInBatches: 0, rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
         for s in each {
             report.total += s.total
             report.pending += s.pending
@@ -89,6 +97,8 @@ public struct StatusReport: Codable, Sendable {
             report.cost += s.cost
             report.cachedPromptTokens += s.cachedPromptTokens
             report.cacheSavings += s.cacheSavings
+            report.batchesOpen += s.batchesOpen
+            report.rowsInBatches += s.rowsInBatches
             report.rowsPerSecond += s.rowsPerSecond
             report.errors.merge(s.errors, uniquingKeysWith: +)
         }
@@ -114,6 +124,7 @@ public struct StatusReport: Codable, Sendable {
             let rate = Double(recent) / (Double(max(nowMs - since, 1_000)) / 1_000)
             let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
             let window = reader.latestWindow()
+            let submissions = try reader.openSubmissions()
             let left = Double(counts.pending + counts.inFlight)
             let projectedCost = counts.done > 0 ? usage.cost + left * usage.cost / Double(counts.done) : nil
             var projectedSeconds: Double?
@@ -126,6 +137,7 @@ public struct StatusReport: Codable, Sendable {
                 pending: counts.pending, inFlight: counts.inFlight, done: counts.done, failed: counts.failed,
                 attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 cost: usage.cost, cachedPromptTokens: usage.cachedTokens, cacheSavings: usage.cacheDiscount, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
+                batchesOpen: submissions.count, rowsInBatches: submissions.map(\.rows).reduce(0, +),
                 rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model,
                 window: window?.size, windowReason: window?.reason,
                 projectedCost: projectedCost, projectedSeconds: projectedSeconds)
@@ -160,6 +172,9 @@ public struct StatusReport: Codable, Sendable {
             lines.append(String(
                 format: "cache     %.1f%% of prompt tokens read from the provider's prompt cache; saved %.4f",
                 Double(cachedPromptTokens) * 100 / Double(promptTokens), cacheSavings))
+        }
+        if batchesOpen > 0 {
+            lines.append("batches   \(batchesOpen) provider batches open, holding \(rowsInBatches) rows (`batch resume` collects them)")
         }
         let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))

@@ -26,6 +26,22 @@ enum RunDriver {
     ) async throws {
         let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
         defer { transport.shutdown() }
+        if settings.mode == "batch" {
+            if pilot != nil { throw ValidationError("--pilot is for online runs; --mode batch answers within hours, not seconds") }
+            if settings.maxCost != nil {
+                throw ValidationError("--max-cost is not held in --mode batch yet; leave it out, or use --mode online")
+            }
+            let api = BatchAPIClient(transport: transport, config: client.config, kind: settings.batchAPI.flatMap(BatchAPIKind.init(rawValue:)))
+            let interactive = Terminal.isInteractive
+            let run = BatchModeRun(
+                ledger: ledger, recipe: recipe, api: api, settings: settings, runID: try ledger.run().runID,
+                onProgress: { line in if interactive { Terminal.status(line) } else { Terminal.error(line) } })
+            let trap = SignalTrap(run.control)
+            let summary = try await run.run()
+            withExtendedLifetime(trap) {}
+            if interactive { Terminal.error("") }
+            return try finish(summary, ledger: ledger)
+        }
         if let pilot {
             let summary = try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: pilot)
             guard case .pilotFinished = summary.reason else { return try finish(summary, ledger: ledger) }

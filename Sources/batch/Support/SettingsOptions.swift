@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import BatchRunner
 import Ledger
+import Provider
 
 /// Limits and endpoint flags shared by run, resume, retry and demo. On resume and retry, only
 /// the flags given override what the ledger stored.
@@ -27,6 +28,17 @@ struct SettingsOptions: ParsableArguments {
     @Flag(name: .customLong("http1.1"), help: "Speak HTTP/1.1 only, never HTTP/2 (for proxies or gateways that break HTTP/2). Stored for resume; --no-http1.1 undoes it.")
     var http11: Bool = false
     @Flag(name: .customLong("no-http1.1"), help: .hidden) var noHttp11: Bool = false
+    @Option(help: ArgumentHelp(
+        "online (default): one request per row, answers in seconds. batch: the provider's Batch API, about half the price, answers within 24 h; rows are submitted in batches, polled and collected into the same ledger, exactly once across crashes (`batch resume` collects batches left open). Stored for resume.",
+        valueName: "online|batch")) var mode: RunMode?
+    @Option(name: .customLong("batch-api"), help: ArgumentHelp("With --mode batch: which Batch API the provider speaks (default: openrouter for openrouter.ai, else openai).", valueName: "openrouter|openai"))
+    var batchAPI: BatchAPIKind?
+    @Option(name: .customLong("batch-size"), help: "With --mode batch: rows per batch (default and most: 5,000 on OpenRouter, 50,000 on OpenAI).")
+    var batchSize: Int?
+    @Option(name: .customLong("batches-open"), help: "With --mode batch: batches open at once (default 4).")
+    var batchesOpen: Int?
+    @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default 30).")
+    var pollInterval: Double?
     @Flag(help: "Start even when the provider says the key or account has too little left for the run (checked before anything is planned or sent, and again after a --pilot). Not stored.")
     var ignoreCredits = false
 
@@ -46,6 +58,9 @@ struct SettingsOptions: ParsableArguments {
         }
         if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
         if let breaker, breaker < 1 { throw ValidationError("--breaker must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let batchesOpen, batchesOpen < 1 { throw ValidationError("--batches-open must be at least 1") }
+        if let pollInterval, pollInterval < 0.05 { throw ValidationError("--poll-interval must be at least 0.05 seconds") }
         if http11 && noHttp11 { throw ValidationError("--http1.1 and --no-http1.1 contradict each other; give one") }
     }
 
@@ -69,8 +84,18 @@ struct SettingsOptions: ParsableArguments {
         if let caCert { settings.caCert = caCert }
         if http11 { settings.httpVersion = "http1.1" }
         if noHttp11 { settings.httpVersion = nil }
+        if let mode { settings.mode = mode == .batch ? "batch" : nil }
+        if let batchAPI { settings.batchAPI = batchAPI.rawValue }
+        if let batchSize { settings.batchSize = batchSize }
+        if let batchesOpen { settings.batchesOpen = batchesOpen }
+        if let pollInterval { settings.pollIntervalMs = Int64(pollInterval * 1_000) }
     }
 }
+
+/// `--mode online|batch`.
+enum RunMode: String, ExpressibleByArgument { case online, batch }
+
+extension BatchAPIKind: ExpressibleByArgument {}
 
 /// `--durability normal|full`.
 extension Durability: ExpressibleByArgument {}

@@ -1,0 +1,219 @@
+import Foundation
+import Ledger
+import Logging
+import Provider
+import Recipe
+
+/// `--mode batch`: the run's rows go through the provider's Batch API (about half the price;
+/// minutes to hours instead of seconds) over the same ledger.
+///
+/// Exactly once, whenever the process dies: rows are claimed into a submission in the ledger
+/// (one transaction) before the batch is created, and the create carries the idempotency key
+/// `<run_id>.<submission>`; a submission without a batch id is created again with the same key,
+/// which gives back the batch made before instead of a second one. A row held by a submission
+/// is never sent again while its batch lives. A finished batch's rows are written, and the
+/// submission marked collected, in one transaction; a crash before that reads the batch again.
+///
+/// Each answer is judged as an online one (`RowJudge`); rows whose request failed inside the
+/// batch, or that a failed, expired or cancelled batch never answered, go back to pending and
+/// into a later batch, until their attempts run out. SIGINT/SIGTERM stop at once and leave the
+/// open batches running: they are paid work, and `batch resume` collects them.
+public final class BatchModeRun: @unchecked Sendable {
+    private let ledger: Ledger
+    private let recipe: Recipe
+    private let api: BatchAPIClient
+    private let settings: RunSettings
+    private let clock: any RunClock
+    private let logger: Logger
+    private let runID: String
+    private let onProgress: @Sendable (String) -> Void
+    private let inbox = EventInbox()
+    public let control: RunControl
+
+    /// Rows per batch (the provider's cap: 5,000 inline on OpenRouter, 50,000 a file on OpenAI).
+    let batchSize: Int
+    /// Batches open at once.
+    let maxOpen: Int
+    let pollIntervalMs: Int64
+
+    private var usage = UsageTotals()
+    private var submitted = 0
+    private var stopReason: StopReason?
+    /// When each open submission may be asked about again (after a poll, a 429 or a 5xx).
+    private var nextCallMs: [Int64: Int64] = [:]
+    private var failures: [Int64: Int] = [:]
+    private var timer: Task<Void, Never>?
+
+    public init(
+        ledger: Ledger, recipe: Recipe, api: BatchAPIClient, settings: RunSettings, runID: String,
+        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
+        onProgress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.ledger = ledger
+        self.recipe = recipe
+        self.api = api
+        self.settings = settings
+        self.runID = runID
+        self.clock = clock
+        self.logger = logger
+        self.onProgress = onProgress
+        self.control = RunControl(inbox: inbox)
+        let cap = api.kind == .openrouter ? 5_000 : 50_000
+        self.batchSize = min(cap, max(1, settings.batchSize ?? cap))
+        self.maxOpen = max(1, settings.batchesOpen ?? 4)
+        self.pollIntervalMs = max(50, settings.pollIntervalMs ?? 30_000)
+    }
+
+    public func run() async throws -> RunSummary {
+        let started = clock.nowMs()
+        let orphans = try ledger.releaseOrphans(nowMs: started)
+        if orphans > 0 { logger.info("put \(orphans) rows left in flight online by an earlier process back to pending") }
+        usage = try ledger.usage()
+        var wakeups = inbox.wakeups.makeAsyncIterator()
+        defer { timer?.cancel() }
+        var lastReport = Int64.min
+        while stopReason == nil {
+            for event in inbox.drain() {
+                if case .shutdown(let signal) = event { stopReason = .interrupted(signal: signal) }
+            }
+            if stopReason != nil { break }
+            let now = clock.nowMs()
+            var open = try ledger.openSubmissions()
+            for submission in open where (nextCallMs[submission.id] ?? .min) <= now {
+                try await advance(submission)
+                if stopReason != nil { break }
+            }
+            open = try ledger.openSubmissions()
+            while stopReason == nil, open.count < maxOpen,
+                  let (submission, rows) = try ledger.claimSubmission(limit: batchSize, api: api.kind.rawValue, nowMs: clock.nowMs()) {
+                try await create(submission, rows: rows)
+                open.append(submission)
+            }
+            let counts = try ledger.counts()
+            if clock.nowMs() >= lastReport + 2_000 || open.isEmpty {
+                lastReport = clock.nowMs()
+                onProgress("\(counts.done)/\(counts.total) done, \(counts.failed) failed, \(counts.pending) pending, \(open.count) batches open")
+            }
+            if open.isEmpty {
+                guard let due = try ledger.nextDueMs() else { break }  // finished
+                arm(max(due, clock.nowMs() + 1))
+            } else {
+                arm(open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs)
+            }
+            guard inbox.isEmpty else { continue }
+            _ = await wakeups.next()
+        }
+        let open = try ledger.openSubmissions()
+        if !open.isEmpty, case .interrupted = stopReason {
+            logger.info("left \(open.count) batches running (\(open.map(\.rows).reduce(0, +)) rows): `batch resume` collects them")
+        }
+        return RunSummary(
+            reason: stopReason ?? .finished, counts: try ledger.counts(), requestsSent: submitted,
+            elapsedMs: clock.nowMs() - started, usage: usage, released: orphans)
+    }
+
+    private func arm(_ deadline: Int64) {
+        timer?.cancel()
+        let clock = self.clock, inbox = self.inbox
+        timer = Task {
+            do {
+                try await clock.sleep(untilMs: deadline)
+                inbox.post(.wake)
+            } catch {}
+        }
+    }
+
+    // MARK: Steps
+
+    private func key(_ submission: Submission) -> String { "\(runID).\(submission.id)" }
+
+    /// Creates the submission's batch (again, with the same key, when an earlier create's answer
+    /// was lost) and records its id.
+    private func create(_ submission: Submission, rows: [ClaimedRow]) async throws {
+        let lines = rows.map { row in
+            BatchRequestLine(customID: "\(runID).\(row.index)", body: recipe.requestBody(for: recipe.draw(index: UInt64(row.index))))
+        }
+        let batch: ProviderBatch
+        do {
+            batch = try await api.create(
+                lines, model: recipe.model, idempotencyKey: key(submission),
+                metadata: ["batch_run": runID, "batch_submission": String(submission.id)])
+        } catch {
+            return try handle(error, submission, doing: "creating its batch")
+        }
+        try ledger.updateSubmission(submission.id, batchID: batch.id, status: batch.status, nowMs: clock.nowMs())
+        submitted += rows.count
+        failures[submission.id] = nil
+        nextCallMs[submission.id] = clock.nowMs() + pollIntervalMs
+        logger.info("batch \(batch.id): \(rows.count) rows submitted (rows \(rows.first?.index ?? 0)...\(rows.last?.index ?? 0))")
+    }
+
+    /// Creates a submission that has no batch yet, or polls one that has, collecting it once it ended.
+    private func advance(_ submission: Submission) async throws {
+        guard let batchID = submission.batchID else {
+            return try await create(submission, rows: try ledger.rows(ofSubmission: submission.id))
+        }
+        let batch: ProviderBatch
+        let results: [BatchResult]
+        do {
+            batch = try await api.get(batchID)
+            results = batch.isTerminal && batch.status != "failed" ? try await api.results(of: batch) : []
+        } catch {
+            return try handle(error, submission, doing: "polling batch \(batchID)")
+        }
+        guard batch.isTerminal else {
+            if batch.status != submission.status {
+                try ledger.updateSubmission(submission.id, batchID: nil, status: batch.status, nowMs: clock.nowMs())
+            }
+            nextCallMs[submission.id] = clock.nowMs() + pollIntervalMs
+            return
+        }
+        try collect(submission, batch: batch, results: results)
+    }
+
+    private func handle(_ error: BatchAPIError, _ submission: Submission, doing what: String) throws {
+        let tries = (failures[submission.id] ?? 0) + 1
+        failures[submission.id] = tries
+        switch error.kind {
+        case .rateLimited(let wait):
+            let waitMs = wait.map { $0.components.seconds * 1_000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? pollIntervalMs
+            nextCallMs[submission.id] = clock.nowMs() + max(waitMs, 100)
+            logger.info("submission \(submission.id): 429 while \(what); asking again in \(max(waitMs, 100)) ms")
+        case .unavailable, .malformed:
+            let backoff = min(Int64(1) << min(tries, 10), 64) * max(pollIntervalMs / 4, 100)
+            nextCallMs[submission.id] = clock.nowMs() + backoff
+            logger.warning("submission \(submission.id): \(error.description); asking again in \(backoff) ms")
+        case .refused(let status):
+            // The provider will not take or show this batch: its rows go back to pending, and the
+            // run stops, since every batch would be refused the same way.
+            try ledger.collect(submission.id, [], status: "refused (HTTP \(status))", nowMs: clock.nowMs())
+            stopReason = .aborted(message: "the provider refused \(what) (\(error.description)); the rows are pending again")
+        }
+    }
+
+    /// Judges a finished batch's answers as online ones and writes them with the submission's end.
+    private func collect(_ submission: Submission, batch: ProviderBatch, results: [BatchResult]) throws {
+        let now = clock.nowMs()
+        let held = Dictionary(uniqueKeysWithValues: try ledger.rows(ofSubmission: submission.id).map { ($0.index, $0) })
+        var transitions: [Transition] = []
+        var seen = Set<Int64>()
+        let prefix = runID + "."
+        for result in results {
+            guard result.customID.hasPrefix(prefix), let index = Int64(result.customID.dropFirst(prefix.count)),
+                  let row = held[index], seen.insert(index).inserted else { continue }
+            let verdict = RowJudge.judge(
+                result.outcome, labels: SampleLabels(recipe.draw(index: UInt64(index))), recipe: recipe, attempt: row.attempt,
+                maxAttempts: settings.maxAttempts, startedAtMs: submission.createdAtMs, endedAtMs: now, prices: settings.prices)
+            usage.add(verdict.attempt)
+            switch verdict {
+            case .done(let result, let attempt): transitions.append(.complete(index, result, attempt))
+            case .retry(let attempt, _, _), .abort(let attempt, _): transitions.append(.retry(index, atMs: now, attempt))
+            case .fail(let attempt): transitions.append(.fail(index, attempt))
+            }
+        }
+        try ledger.collect(submission.id, transitions, status: batch.status, nowMs: now)
+        nextCallMs[submission.id] = nil
+        let done = transitions.filter { if case .complete = $0 { true } else { false } }.count
+        logger.info("batch \(batch.id) \(batch.status): \(done) of \(submission.rows) rows done, \(submission.rows - done) to go again or failed")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Recipe
+import Testing
+import TestSupport
+
+/// `--mode batch` as real processes against `batch simulate`'s Batch APIs.
+@Suite("--mode batch: the provider Batch APIs over the same ledger")
+struct BatchModeTests {
+    static let faults = ["--batch-turnaround-ms", "300", "--batch-request-errors", "0.05", "--batch-expire", "0.2",
+                         "--batch-fail", "0.05", "--batch-create-429", "0.2", "--batch-poll-500", "0.1"]
+    static let fast = ["--mode", "batch", "--batch-size", "50", "--poll-interval", "0.05", "--max-attempts", "50"]
+
+    /// Every index exactly once, each answering its own prompt, and the provider billed each done row once.
+    static func expectExactlyOnce(_ ledger: String, rows: Int, sim: SimulatorProcess, in dir: TemporaryDirectory) async throws {
+        let status = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(status, "done") == rows && RunSupport.int(status, "failed") == 0, "\(status)")
+        let export = try await RunSupport.export([ledger], in: dir)
+        #expect(export.indices == (0..<Int64(rows)).map { $0 })
+        for (line, index) in zip(export.lines, export.indices) where RunSupport.generationID(of: line, answering: index) == nil {
+            Issue.record("row \(index) does not answer its own prompt: \(line.prefix(120))")
+            break
+        }
+        let stats = try sim.stats()
+        #expect(stats["batch_billed_requests"] as? Int == rows, "billed \(stats["batch_billed_requests"] ?? "?") answers for \(rows) rows")
+        let billed = stats["billed"] as? Double ?? -1, cost = status["cost"] as? Double ?? -2
+        #expect(abs(billed - cost) < 1e-9, "the ledger's cost \(cost) is what the provider billed, \(billed)")
+    }
+
+    @Test("both APIs, with failed, expired and erroring batches, 429s on create and 500s on poll: every row done once, at the batch price",
+          .timeLimit(.minutes(2)), arguments: ["openai", "openrouter"])
+    func runsThroughFaults(api: String) async throws {
+        let dir = try TemporaryDirectory("batch-mode")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess(Self.faults)
+        let ledger = dir.path("run.db")
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "400",
+                                      "--batch-api", api, "--base-url", sim.baseURL] + Self.fast)
+        #expect(run.status == 0, "\(run.output.suffix(2_000))")
+        try await Self.expectExactlyOnce(ledger, rows: 400, sim: sim, in: dir)
+        await sim.stop()
+    }
+
+    @Test("killed with SIGKILL at random moments, submissions included, and resumed: no row lost, none paid twice",
+          .timeLimit(.minutes(3)))
+    func killAndResume() async throws {
+        let dir = try TemporaryDirectory("batch-crash")
+        defer { dir.remove() }
+        // Each create is answered 150 ms after its batch was made: many kills land in between.
+        let sim = try await SimulatorProcess(Self.faults + ["--batch-create-delay-ms", "150"])
+        let ledger = dir.path("run.db"), rows = 800
+        var random = SeededRandom(seed: 11)
+        var arguments = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "\(rows)",
+                         "--base-url", sim.baseURL] + Self.fast
+        var kills = 0
+        while kills < 10 {
+            let process = try BatchProcess(arguments)
+            // The kill's moment: anywhere in the first 0.6 s (planning, claims, creates, polls, collects).
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 600)))
+            guard process.process.isRunning else { break }
+            process.signal(SIGKILL)
+            _ = await process.exitCode()
+            kills += 1
+            if FileManager.default.fileExists(atPath: ledger) { arguments = ["resume", "--ledger", ledger] }
+        }
+        let last = try await runBatch(["resume", "--ledger", ledger])
+        #expect(last.status == 0, "\(last.output.suffix(2_000))")
+        #expect(kills >= 5, "only \(kills) kills landed before the run finished")
+        try await Self.expectExactlyOnce(ledger, rows: rows, sim: sim, in: dir)
+        await sim.stop()
+    }
+
+    @Test("SIGTERM leaves open batches running and exits at once; resume collects them without sending their rows again",
+          .timeLimit(.minutes(2)))
+    func termLeavesBatchesOpen() async throws {
+        let dir = try TemporaryDirectory("batch-term")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess(["--batch-turnaround-ms", "6000"])
+        let ledger = dir.path("run.db")
+        let process = try BatchProcess(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200",
+                                        "--base-url", sim.baseURL] + Self.fast)
+        try await waitUntil { ((try? sim.stats())?["batches_created"] as? Int ?? 0) >= 4 }
+        process.signal(SIGTERM)
+        #expect(await process.exitCode() == 128 + SIGTERM)
+        let stopped = try await RunSupport.status([ledger])
+        // Every row is done (a batch that ended before the signal was collected) or held by an open batch.
+        let open = RunSupport.int(stopped, "batches_open"), held = RunSupport.int(stopped, "rows_in_batches")
+        #expect(open >= 1 && held == RunSupport.int(stopped, "in_flight") && held + RunSupport.int(stopped, "done") == 200, "\(stopped)")
+        #expect(RunSupport.int(stopped, "pending") == 0)
+        let text = try await runBatch(["status", "--ledger", ledger])
+        #expect(text.stdout.contains("\(open) provider batches open, holding \(held) rows"), "\(text.stdout)")
+        let created = try sim.stats()["batches_created"] as? Int ?? 0
+        let resumed = try await runBatch(["resume", "--ledger", ledger])
+        #expect(resumed.status == 0, "\(resumed.output.suffix(2_000))")
+        #expect(try sim.stats()["batches_created"] as? Int == created, "the open batches were collected, not sent again")
+        try await Self.expectExactlyOnce(ledger, rows: 200, sim: sim, in: dir)
+        await sim.stop()
+    }
+}

@@ -79,6 +79,9 @@ public struct SimulatorConfig: Sendable, Equatable {
     /// The answer to a batch create is sent this long after the batch was made: a client killed
     /// meanwhile has a batch it does not know the id of (its resume must not make a second one).
     public var batchCreateDelay: Duration = .zero
+    /// false: `Idempotency-Key` is ignored on batch creates, as OpenAI's API does; a client must
+    /// find a batch it lost by listing (its metadata).
+    public var batchIdempotency = true
     /// false: answers carry no `usage.cost` (clients price tokens from the model list).
     public var reportCost = true
 

@@ -148,9 +148,11 @@ public final class BatchModeRun: @unchecked Sendable {
         logger.info("batch \(batch.id): \(rows.count) rows submitted (rows \(rows.first?.index ?? 0)...\(rows.last?.index ?? 0))")
     }
 
-    /// Creates a submission that has no batch yet, or polls one that has, collecting it once it ended.
+    /// Creates a submission that has no batch yet (after looking for one made by a process that
+    /// died before it learned the id), or polls one that has, collecting it once it ended.
     private func advance(_ submission: Submission) async throws {
         guard let batchID = submission.batchID else {
+            if try await adopt(submission) { return }
             return try await create(submission, rows: try ledger.rows(ofSubmission: submission.id))
         }
         let batch: ProviderBatch
@@ -169,6 +171,34 @@ public final class BatchModeRun: @unchecked Sendable {
             return
         }
         try collect(submission, batch: batch, results: results)
+    }
+
+    /// Looks for the submission's batch among the provider's (its metadata names the run and the
+    /// submission): a create that went through before the process died, whose id was never
+    /// written. OpenAI's API ignores idempotency keys, so this is what keeps a resume from paying
+    /// twice there. OpenRouter lists no metadata: there the idempotency key does it.
+    private func adopt(_ submission: Submission) async throws -> Bool {
+        guard api.kind == .openai else { return false }
+        var after: String?
+        do {
+            for _ in 0..<10 {  // the newest 1,000 batches: a lost create is among the latest
+                let page = try await api.list(after: after, limit: 100)
+                if let found = page.batches.first(where: {
+                    $0.metadata["batch_run"] == runID && $0.metadata["batch_submission"] == String(submission.id)
+                }) {
+                    try ledger.updateSubmission(submission.id, batchID: found.id, status: found.status, nowMs: clock.nowMs())
+                    nextCallMs[submission.id] = clock.nowMs()
+                    logger.info("batch \(found.id): adopted for submission \(submission.id) (created before the last stop, its id unrecorded)")
+                    return true
+                }
+                guard page.hasMore, let last = page.batches.last?.id else { break }
+                after = last
+            }
+        } catch let error as BatchAPIError {
+            try handle(error, submission, doing: "listing batches")
+            return true  // asked again later
+        }
+        return false
     }
 
     private func handle(_ error: BatchAPIError, _ submission: Submission, doing what: String) throws {

@@ -97,4 +97,32 @@ struct BatchModeTests {
         try await Self.expectExactlyOnce(ledger, rows: 200, sim: sim, in: dir)
         await sim.stop()
     }
+
+    @Test("cancel-batches cancels the open batches, keeps what they finished, and a resume sends only the rest",
+          .timeLimit(.minutes(2)))
+    func cancelBatches() async throws {
+        let dir = try TemporaryDirectory("batch-cancel")
+        defer { dir.remove() }
+        let sim = try await SimulatorProcess(["--batch-turnaround-ms", "6000"])
+        let ledger = dir.path("run.db")
+        let process = try BatchProcess(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200",
+                                        "--base-url", sim.baseURL] + Self.fast)
+        try await waitUntil { ((try? sim.stats())?["batches_created"] as? Int ?? 0) >= 4 }
+        process.signal(SIGTERM)
+        _ = await process.exitCode()
+        let cancel = try await runBatch(["cancel-batches", "--ledger", ledger])
+        #expect(cancel.status == 0, "\(cancel.output)")
+        #expect(cancel.stderr.contains("asked the provider to cancel"), "\(cancel.stderr)")
+        let after = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(after, "batches_open") == 0 && RunSupport.int(after, "in_flight") == 0, "\(after)")
+        #expect(RunSupport.int(after, "done") + RunSupport.int(after, "pending") == 200)
+        #expect(RunSupport.int(after, "pending") > 0, "cancelled early, most rows were not answered: \(after)")
+        #expect(try sim.stats()["batch_billed_requests"] as? Int == RunSupport.int(after, "done"), "what the batches finished is kept")
+        let again = try await runBatch(["cancel-batches", "--ledger", ledger])
+        #expect(again.status == 0 && again.stderr.contains("no open provider batches"), "\(again.output)")
+        let resumed = try await runBatch(["resume", "--ledger", ledger, "--poll-interval", "0.05"])
+        #expect(resumed.status == 0, "\(resumed.output.suffix(2_000))")
+        try await Self.expectExactlyOnce(ledger, rows: 200, sim: sim, in: dir)
+        await sim.stop()
+    }
 }

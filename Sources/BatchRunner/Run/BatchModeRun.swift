@@ -35,6 +35,8 @@ public final class BatchModeRun: @unchecked Sendable {
     /// Batches open at once.
     let maxOpen: Int
     let pollIntervalMs: Int64
+    /// `cancel-batches`: submit nothing new; collect the open batches (after cancelling them) and stop.
+    private let draining: Bool
 
     private var usage = UsageTotals()
     private var submitted = 0
@@ -46,9 +48,10 @@ public final class BatchModeRun: @unchecked Sendable {
 
     public init(
         ledger: Ledger, recipe: Recipe, api: BatchAPIClient, settings: RunSettings, runID: String,
-        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
+        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"), draining: Bool = false,
         onProgress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.draining = draining
         self.ledger = ledger
         self.recipe = recipe
         self.api = api
@@ -84,7 +87,7 @@ public final class BatchModeRun: @unchecked Sendable {
                 if stopReason != nil { break }
             }
             open = try ledger.openSubmissions()
-            while stopReason == nil, open.count < maxOpen,
+            while stopReason == nil, !draining, open.count < maxOpen,
                   let (submission, rows) = try ledger.claimSubmission(limit: batchSize, api: api.kind.rawValue, nowMs: clock.nowMs()) {
                 try await create(submission, rows: rows)
                 open.append(submission)
@@ -95,7 +98,7 @@ public final class BatchModeRun: @unchecked Sendable {
                 onProgress("\(counts.done)/\(counts.total) done, \(counts.failed) failed, \(counts.pending) pending, \(open.count) batches open")
             }
             if open.isEmpty {
-                guard let due = try ledger.nextDueMs() else { break }  // finished
+                guard !draining, let due = try ledger.nextDueMs() else { break }  // finished
                 arm(max(due, clock.nowMs() + 1))
             } else {
                 arm(open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs)
@@ -110,6 +113,30 @@ public final class BatchModeRun: @unchecked Sendable {
         return RunSummary(
             reason: stopReason ?? .finished, counts: try ledger.counts(), requestsSent: submitted,
             elapsedMs: clock.nowMs() - started, usage: usage, released: orphans)
+    }
+
+    /// `cancel-batches`: asks the provider to cancel every open batch (a submission whose create's
+    /// answer was lost is first found, or created again with its key, so that its batch is
+    /// cancelled too). Then `run()` collects them: what they finished is kept, the rest is pending.
+    /// Returns how many batches were asked to cancel.
+    public func cancelOpen() async throws -> Int {
+        var cancelled = 0
+        for var submission in try ledger.openSubmissions() {
+            if submission.batchID == nil {
+                try await advance(submission)
+                guard let found = try ledger.openSubmissions().first(where: { $0.id == submission.id }), found.batchID != nil else { continue }
+                submission = found
+            }
+            guard let batchID = submission.batchID else { continue }
+            do {
+                let batch = try await api.cancel(batchID)
+                try ledger.updateSubmission(submission.id, batchID: nil, status: batch.status, nowMs: clock.nowMs())
+                cancelled += 1
+            } catch {
+                logger.warning("batch \(batchID): could not cancel it (\(error)); it is collected when it ends")
+            }
+        }
+        return cancelled
     }
 
     private func arm(_ deadline: Int64) {

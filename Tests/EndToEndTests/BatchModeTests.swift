@@ -125,4 +125,15 @@ struct BatchModeTests {
         try await Self.expectExactlyOnce(ledger, rows: 200, sim: sim, in: dir)
         await sim.stop()
     }
+
+    @Test("batch demo --mode batch runs the demo through the simulated Batch API in seconds", .timeLimit(.minutes(1)))
+    func demo() async throws {
+        let dir = try TemporaryDirectory("batch-demo")
+        defer { dir.remove() }
+        let demo = try await runBatch(["demo", "--mode", "batch", "--output-dir", dir.path("out")])
+        #expect(demo.status == 0, "\(demo.output.suffix(2_000))")
+        #expect(demo.stdout.contains("200 conversations from") && demo.stdout.contains("simulated provider batches at half price"), "\(demo.stdout)")
+        let lines = try String(contentsOfFile: dir.path("out/demo.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 200)
+    }
 }

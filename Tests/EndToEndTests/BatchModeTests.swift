@@ -24,6 +24,9 @@ struct BatchModeTests {
         #expect(stats["batch_billed_requests"] as? Int == rows, "billed \(stats["batch_billed_requests"] ?? "?") answers for \(rows) rows")
         let billed = stats["billed"] as? Double ?? -1, cost = status["cost"] as? Double ?? -2
         #expect(abs(billed - cost) < 1e-9, "the ledger's cost \(cost) is what the provider billed, \(billed)")
+        // Every answer at half the model list's price: saved as much as was paid.
+        let saved = status["batch_savings"] as? Double ?? -1
+        #expect(abs(saved - cost) < 1e-6, "saved \(saved) against the online price, paid \(cost)")
     }
 
     @Test("both APIs, with failed, expired and erroring batches, 429s on create and 500s on poll: every row done once, at the batch price",
@@ -89,7 +92,7 @@ struct BatchModeTests {
         #expect(open >= 1 && held == RunSupport.int(stopped, "in_flight") && held + RunSupport.int(stopped, "done") == 200, "\(stopped)")
         #expect(RunSupport.int(stopped, "pending") == 0)
         let text = try await runBatch(["status", "--ledger", ledger])
-        #expect(text.stdout.contains("\(open) provider batches open, holding \(held) rows"), "\(text.stdout)")
+        #expect(text.stdout.contains("\(open) provider batches open, holding \(held) rows (`batch resume` collects them): batch_sim_"), "\(text.stdout)")
         let created = try sim.stats()["batches_created"] as? Int ?? 0
         let resumed = try await runBatch(["resume", "--ledger", ledger])
         #expect(resumed.status == 0, "\(resumed.output.suffix(2_000))")

@@ -254,6 +254,7 @@ public final class BatchModeRun: @unchecked Sendable {
         let held = Dictionary(uniqueKeysWithValues: try ledger.rows(ofSubmission: submission.id).map { ($0.index, $0) })
         var transitions: [Transition] = []
         var seen = Set<Int64>()
+        var cost = 0.0, onlineCost = 0.0
         let prefix = runID + "."
         for result in results {
             guard result.customID.hasPrefix(prefix), let index = Int64(result.customID.dropFirst(prefix.count)),
@@ -262,13 +263,21 @@ public final class BatchModeRun: @unchecked Sendable {
                 result.outcome, labels: SampleLabels(recipe.draw(index: UInt64(index))), recipe: recipe, attempt: row.attempt,
                 maxAttempts: settings.maxAttempts, startedAtMs: submission.createdAtMs, endedAtMs: now, prices: settings.prices)
             usage.add(verdict.attempt)
+            let attempt = verdict.attempt
+            cost += attempt.cost ?? 0
+            // Online, the same tokens at the model list's prices; without them, at twice the
+            // batch price (the Batch APIs sell at half).
+            onlineCost += settings.prices.map {
+                $0.cost(promptTokens: attempt.promptTokens ?? 0, completionTokens: attempt.completionTokens ?? 0,
+                        cachedTokens: attempt.cachedTokens ?? 0)
+            } ?? 2 * (attempt.cost ?? 0)
             switch verdict {
             case .done(let result, let attempt): transitions.append(.complete(index, result, attempt))
             case .retry(let attempt, _, _), .abort(let attempt, _): transitions.append(.retry(index, atMs: now, attempt))
             case .fail(let attempt): transitions.append(.fail(index, attempt))
             }
         }
-        try ledger.collect(submission.id, transitions, status: batch.status, nowMs: now)
+        try ledger.collect(submission.id, transitions, status: batch.status, cost: cost, onlineCost: onlineCost, nowMs: now)
         nextCallMs[submission.id] = nil
         let done = transitions.filter { if case .complete = $0 { true } else { false } }.count
         logger.info("batch \(batch.id) \(batch.status): \(done) of \(submission.rows) rows done, \(submission.rows - done) to go again or failed")

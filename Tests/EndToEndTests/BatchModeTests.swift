@@ -139,4 +139,28 @@ struct BatchModeTests {
         let lines = try String(contentsOfFile: dir.path("out/demo.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 200)
     }
+
+    @Test("--finish-online-after: batches that have not finished by the deadline are cancelled, what they finished is kept, the rest runs online",
+          .timeLimit(.minutes(2)))
+    func hedgedFinish() async throws {
+        let dir = try TemporaryDirectory("batch-hedge")
+        defer { dir.remove() }
+        // Batches that never finish on their own: only the hedge gets the run done.
+        let sim = try await SimulatorProcess(["--batch-stuck", "1", "--batch-turnaround-ms", "5000", "--latency-ms", "20"])
+        let ledger = dir.path("run.db")
+        let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200",
+                                      "--finish-online-after", "1.5", "--base-url", sim.baseURL] + Self.fast)
+        #expect(run.status == 0, "\(run.output.suffix(2_000))")
+        #expect(run.stderr.contains("rows go online now"), "\(run.stderr.suffix(2_000))")
+        let status = try await RunSupport.status([ledger])
+        #expect(RunSupport.int(status, "done") == 200 && RunSupport.int(status, "batches_open") == 0, "\(status)")
+        let stats = try sim.stats()
+        let inBatches = stats["batch_billed_requests"] as? Int ?? -1
+        let online = (stats["outcomes"] as? [String: Int])?["ok"] ?? -1
+        #expect(inBatches > 0 && online > 0, "a mixed finish: \(inBatches) in batches, \(online) online")
+        #expect(inBatches + online == 200, "no row paid twice: \(inBatches) answered in batches, \(online) online")
+        let export = try await RunSupport.export([ledger], in: dir)
+        #expect(export.indices == (0..<Int64(200)).map { $0 })
+        await sim.stop()
+    }
 }

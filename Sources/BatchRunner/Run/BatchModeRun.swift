@@ -36,7 +36,12 @@ public final class BatchModeRun: @unchecked Sendable {
     let maxOpen: Int
     let pollIntervalMs: Int64
     /// `cancel-batches`: submit nothing new; collect the open batches (after cancelling them) and stop.
-    private let draining: Bool
+    private var draining: Bool
+    /// `--finish-online-after`: from this time on, nothing new goes into batches; the open ones
+    /// are cancelled and collected, and `hedged` tells the caller to finish the rest online.
+    private let hedgeAtMs: Int64?
+    /// The hedge came: the rows still pending are for the online path.
+    public private(set) var hedged = false
 
     private var usage = UsageTotals()
     private var submitted = 0
@@ -49,9 +54,10 @@ public final class BatchModeRun: @unchecked Sendable {
     public init(
         ledger: Ledger, recipe: Recipe, api: BatchAPIClient, settings: RunSettings, runID: String,
         clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"), draining: Bool = false,
-        onProgress: @escaping @Sendable (String) -> Void = { _ in }
+        hedgeAtMs: Int64? = nil, onProgress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.draining = draining
+        self.hedgeAtMs = hedgeAtMs
         self.ledger = ledger
         self.recipe = recipe
         self.api = api
@@ -81,6 +87,12 @@ public final class BatchModeRun: @unchecked Sendable {
             }
             if stopReason != nil { break }
             let now = clock.nowMs()
+            if let hedgeAtMs, !hedged, now >= hedgeAtMs {
+                hedged = true
+                draining = true
+                let asked = try await cancelOpen()
+                logger.info("--finish-online-after: cancelled \(asked) open batches; what they finished is kept, the rest goes online")
+            }
             var open = try ledger.openSubmissions()
             for submission in open where (nextCallMs[submission.id] ?? .min) <= now {
                 try await advance(submission)
@@ -101,7 +113,9 @@ public final class BatchModeRun: @unchecked Sendable {
                 guard !draining, let due = try ledger.nextDueMs() else { break }  // finished
                 arm(max(due, clock.nowMs() + 1))
             } else {
-                arm(open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs)
+                var wake = open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs
+                if let hedgeAtMs, !hedged { wake = min(wake, hedgeAtMs) }
+                arm(wake)
             }
             guard inbox.isEmpty else { continue }
             _ = await wakeups.next()

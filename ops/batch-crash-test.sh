@@ -70,7 +70,9 @@ if billed != done + failed:
     errors.append(f"the provider billed {billed} answers for {done} done + {failed} failed rows")
 if abs(stats["billed"] - status["cost"]) > 1e-6:
     errors.append(f"the ledger's cost {status['cost']:.4f} is not the provider's bill {stats['billed']:.4f}")
+adopted = open(f"{work}/run.log").read().count("adopted for submission")
 print(f"batch-crash: {rows} rows, {kills} SIGKILLs, {wall} s; {stats['batches_created']} batches created; "
+      f"creates whose answer a kill lost: {stats['batch_creates_repeated']} answered again by idempotency key, {adopted} found by listing; "
       f"{done} done, {failed} failed; billed {billed} answers, {stats['billed']:.4f} (ledger {status['cost']:.4f})")
 for e in errors: print("FAIL: " + e)
 print("batch-crash: " + ("failed" if errors else "passed"))

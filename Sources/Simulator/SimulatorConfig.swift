@@ -238,6 +238,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var batchBilledRequests: Int = 0
     /// Batches created.
     public var batchesCreated: Int = 0
+    /// Creates answered with the batch an earlier create made under the same Idempotency-Key.
+    public var batchCreatesRepeated: Int = 0
 
     public init() {}
 
@@ -250,6 +252,7 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
         case billed
         case batchBilledRequests = "batch_billed_requests"
         case batchesCreated = "batches_created"
+        case batchCreatesRepeated = "batch_creates_repeated"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

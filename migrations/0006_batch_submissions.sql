@@ -11,7 +11,9 @@ CREATE TABLE submissions (
     rows           INTEGER NOT NULL,
     created_at_ms  INTEGER NOT NULL,
     updated_at_ms  INTEGER NOT NULL,
-    error          TEXT
+    error          TEXT,
+    cost           REAL,              -- what its answers cost, once collected
+    online_cost    REAL               -- what the same answers would have cost online
 );
 CREATE INDEX submissions_open ON submissions (id) WHERE status <> 'collected';
 CREATE INDEX items_leased ON items (lease_owner) WHERE state = 'in_flight';

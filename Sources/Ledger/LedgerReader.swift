@@ -46,6 +46,11 @@ public final class LedgerReader: @unchecked Sendable {
         guard try Migrator.version(of: db) >= 6 else { return [] }
         return try Queries.submissions(db, openOnly: true)
     }
+    /// What collected batches cost, and what their answers would have cost online (0 before schema 6).
+    public func batchCosts() throws(LedgerError) -> (cost: Double, onlineCost: Double) {
+        guard try Migrator.version(of: db) >= 6 else { return (0, 0) }
+        return try Queries.batchCosts(db)
+    }
     public func errorsByKind() throws(LedgerError) -> [(kind: String, count: Int)] { try Queries.errorsByKind(db) }
     public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] { try Queries.failedRows(db, limit: limit) }
     public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? { try Queries.state(db, of: index) }

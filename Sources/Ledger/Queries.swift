@@ -93,10 +93,18 @@ enum Queries {
         try s.step(doing: "finding the next due row")
         return s.isNull(0) ? nil : s.int64(0)
     }
+    /// What collected submissions cost, and would have cost online.
+    static func batchCosts(_ db: Connection) throws(LedgerError) -> (cost: Double, onlineCost: Double) {
+        let s = try db.statement("SELECT TOTAL(cost), TOTAL(online_cost) FROM submissions WHERE status = 'collected'")
+        defer { s.reset() }
+        try s.step(doing: "adding up batch costs")
+        return (s.double(0), s.double(1))
+    }
+
     /// Submissions, oldest first; only those not yet collected with `openOnly`.
     static func submissions(_ db: Connection, openOnly: Bool) throws(LedgerError) -> [Submission] {
         let s = try db.statement("""
-            SELECT id, api, batch_id, status, rows, created_at_ms, error FROM submissions
+            SELECT id, api, batch_id, status, rows, created_at_ms, error, cost, online_cost FROM submissions
             \(openOnly ? "WHERE status <> 'collected'" : "") ORDER BY id
             """)
         defer { s.reset() }
@@ -104,7 +112,8 @@ enum Queries {
         while try s.step(doing: "reading submissions") {
             out.append(Submission(
                 id: s.int64(0), api: s.text(1), batchID: s.isNull(2) ? nil : s.text(2), status: s.text(3), rows: s.int(4),
-                createdAtMs: s.int64(5), error: s.isNull(6) ? nil : s.text(6)))
+                createdAtMs: s.int64(5), error: s.isNull(6) ? nil : s.text(6), cost: s.isNull(7) ? nil : s.double(7),
+                onlineCost: s.isNull(8) ? nil : s.double(8)))
         }
         return out
     }

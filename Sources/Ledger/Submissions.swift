@@ -13,6 +13,9 @@ public struct Submission: Sendable, Equatable {
     public var rows: Int
     public var createdAtMs: Int64
     public var error: String?
+    /// Once collected: what its answers cost, and what they would have cost online.
+    public var cost: Double? = nil
+    public var onlineCost: Double? = nil
 }
 
 extension Ledger {
@@ -91,7 +94,9 @@ extension Ledger {
     /// Writes a finished submission's rows (`transitions`, each of a row it holds) and marks it
     /// collected, in one transaction: a crash before leaves the batch to be read again, after
     /// leaves nothing to do. Rows it held that `transitions` do not mention go back to pending.
-    public func collect(_ id: Int64, _ transitions: [Transition], status: String, nowMs: Int64) throws(LedgerError) {
+    public func collect(
+        _ id: Int64, _ transitions: [Transition], status: String, cost: Double = 0, onlineCost: Double = 0, nowMs: Int64
+    ) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             try db.transaction(doing: "writing a batch's rows") { () throws(LedgerError) in
                 _ = try applyInTransaction(transitions, nowMs: nowMs)
@@ -102,10 +107,13 @@ extension Ledger {
                 rest.bind(1, nowMs)
                 rest.bind(2, Ledger.owner(ofSubmission: id))
                 try rest.run(doing: "releasing a batch's unanswered rows")
-                let s = try db.statement("UPDATE submissions SET status = 'collected', error = COALESCE(error, ?), updated_at_ms = ? WHERE id = ?")
+                let s = try db.statement(
+                    "UPDATE submissions SET status = 'collected', error = COALESCE(error, ?), updated_at_ms = ?, cost = ?, online_cost = ? WHERE id = ?")
                 s.bind(1, status == "completed" ? nil : "the batch ended \(status)")
                 s.bind(2, nowMs)
-                s.bind(3, id)
+                s.bind(3, cost)
+                s.bind(4, onlineCost)
+                s.bind(5, id)
                 try s.run(doing: "recording a collected submission")
             }
         }

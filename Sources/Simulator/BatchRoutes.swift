@@ -105,8 +105,8 @@ extension ChatHandler {
             }
             let api: BatchStore.API = object["input_file_id"] != nil ? .openai : .openrouter
             do throws(BatchStore.CreateError) {
-                let (batch, created) = try store.create(api: api, body: object, idempotencyKey: head.headers.first(name: "idempotency-key"))
-                if created { state.batchCreated() }
+                let (batch, created) = try store.create(api: api, body: object, idempotencyKey: state.config.batchIdempotency ? head.headers.first(name: "idempotency-key") : nil)
+                state.batchCreated(repeated: !created)
                 response = BatchRoutes.json(created ? (api == .openrouter ? 202 : 200) : 200, batch)
                 let delay = state.config.batchCreateDelay
                 if delay > .zero {

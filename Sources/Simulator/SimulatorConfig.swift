@@ -79,6 +79,9 @@ public struct SimulatorConfig: Sendable, Equatable {
     /// The answer to a batch create is sent this long after the batch was made: a client killed
     /// meanwhile has a batch it does not know the id of (its resume must not make a second one).
     public var batchCreateDelay: Duration = .zero
+    /// false: `Idempotency-Key` is ignored on batch creates, as OpenAI's API does; a client must
+    /// find a batch it lost by listing (its metadata).
+    public var batchIdempotency = true
     /// false: answers carry no `usage.cost` (clients price tokens from the model list).
     public var reportCost = true
 
@@ -235,6 +238,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var batchBilledRequests: Int = 0
     /// Batches created.
     public var batchesCreated: Int = 0
+    /// Creates answered with the batch an earlier create made under the same Idempotency-Key.
+    public var batchCreatesRepeated: Int = 0
 
     public init() {}
 
@@ -247,6 +252,7 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
         case billed
         case batchBilledRequests = "batch_billed_requests"
         case batchesCreated = "batches_created"
+        case batchCreatesRepeated = "batch_creates_repeated"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

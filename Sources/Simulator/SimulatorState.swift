@@ -152,10 +152,10 @@ final class SimulatorState: @unchecked Sendable {
         return bytes
     }
 
-    /// Counts a batch created.
-    func batchCreated() {
+    /// Counts a batch created, or a create answered with the batch of an earlier one (same key).
+    func batchCreated(repeated: Bool = false) {
         lock.lock()
-        stats.batchesCreated += 1
+        if repeated { stats.batchCreatesRepeated += 1 } else { stats.batchesCreated += 1 }
         lock.unlock()
     }
 

@@ -17,6 +17,7 @@ struct Batch: AsyncParsableCommand {
             RunCommand.self,
             ResumeCommand.self,
             RetryCommand.self,
+            CancelBatchesCommand.self,
             StatusCommand.self,
             ExportCommand.self,
             PreviewCommand.self,

@@ -19,7 +19,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How many conversations.") var num: Int64 = 200
     @Option(help: "Requests in flight at once.") var concurrency = 32
     @Option(help: "The simulator's median latency in milliseconds.") var latencyMs = 100
-    @Option(help: "Rows of the pilot, whose projection is printed before the rest run (0: none).") var pilot = 20
+    @Option(help: "Rows of the pilot, whose projection is printed before the rest run (0: none; online mode only).") var pilot = 20
+    @Option(help: ArgumentHelp(
+        "online: one request per row. batch: through the simulated provider's Batch API (batches of a quarter of the rows, each taking about a second), as `run --mode batch` does.",
+        valueName: "online|batch")) var mode: RunMode = .online
     @Option(help: "The share of requests answered with each injected fault (429, 500, malformed content, truncated).")
     var faultRate = 0.03
 
@@ -36,6 +39,9 @@ struct DemoCommand: AsyncParsableCommand {
             rate429: faultRate, rate500: faultRate, rateMalformed: faultRate, rateTruncated: faultRate / 3,
             retryAfterSeconds: 1, seed: 1)
         config.promptCache = true
+        config.batchTurnaround = .seconds(1)
+        config.batchRequestErrorRate = faultRate
+        config.batchExpireRate = faultRate
         let server = try await SimulatorServer.start(config)
         Terminal.error("batch demo: simulated provider at \(server.baseURL) (no API key needed)")
 
@@ -46,13 +52,19 @@ struct DemoCommand: AsyncParsableCommand {
         settings.backoffBaseMs = 200
         settings.backoffCapMs = 2_000
         settings.seed = 1
+        if mode == .batch {
+            settings.mode = "batch"
+            settings.batchSize = Int(max(1, (num + 3) / 4))
+            settings.pollIntervalMs = 200
+        }
         let ledger = try RunSetup.create(
             ledgerPath: ledgerPath, recipe: loaded, num: num, shard: nil, settings: settings, durability: .normal,
             nowMs: SystemRunClock().nowMs())
         var rowsFailed: ExitCode?
         do {
             try await RunDriver.drive(
-                ledger: ledger, recipe: loaded, settings: settings, pilot: pilot > 0 && pilot < num ? pilot : nil, proceed: true)
+                ledger: ledger, recipe: loaded, settings: settings, pilot: mode == .online && pilot > 0 && pilot < num ? pilot : nil,
+                proceed: true)
         } catch let code as ExitCode where code.rawValue == BatchExitCode.rowsFailed {
             rowsFailed = code  // the done rows are still exported
         } catch {
@@ -68,8 +80,9 @@ struct DemoCommand: AsyncParsableCommand {
         let firstLine = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
         print("""
 
-            batch demo finished: \(report.rows) conversations from \(stats.requests) simulated requests \
-            (\(stats.requests - report.rows) answered with injected faults and retried).
+            batch demo finished: \(report.rows) conversations from \(mode == .batch
+                ? "\(stats.batchesCreated) simulated provider batches at half price (rows a batch did not answer went into a later one)"
+                : "\(stats.requests) simulated requests (\(stats.requests - report.rows) answered with injected faults and retried)").
 
               ledger    \(ledgerPath)
               export    \(output)

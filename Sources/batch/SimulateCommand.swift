@@ -117,6 +117,8 @@ struct SimulateCommand: AsyncParsableCommand {
     var batchPoll500 = 0.0
     @Option(name: .customLong("batch-create-delay-ms"), help: "Milliseconds between making a batch and answering its create (a client killed meanwhile has a batch it does not know of).")
     var batchCreateDelayMs = 0
+    @Flag(name: .customLong("batch-no-idempotency"), help: "Ignore Idempotency-Key on batch creates, as OpenAI does (a client must list batches to find one it lost).")
+    var batchNoIdempotency = false
 
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
@@ -172,6 +174,7 @@ struct SimulateCommand: AsyncParsableCommand {
         config.batchCreate429Rate = batchCreate429
         config.batchPoll5xxRate = batchPoll500
         config.batchCreateDelay = .milliseconds(batchCreateDelayMs)
+        config.batchIdempotency = !batchNoIdempotency
         config.credits = credits
         config.reportCost = !noCost
         return config

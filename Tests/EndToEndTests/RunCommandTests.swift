@@ -54,7 +54,9 @@ struct RunCommandTests {
     func gracefulTerm() async throws {
         let dir = try TemporaryDirectory("run-term")
         defer { dir.remove() }
-        let sim = try await SimulatorProcess(["--latency-ms", "200"])
+        // 400 rows at 8 in flight and a second each: a minute, so the signal always lands mid-run,
+        // however slowly a loaded machine reads the status.
+        let sim = try await SimulatorProcess(["--latency-ms", "1000"])
         let ledger = dir.path("run.db")
         let process = try RunSupport.startRun(ledger: ledger, rows: 400, concurrency: 8, simulator: sim)
         try await waitUntil { (try? await RunSupport.status([ledger])).map { RunSupport.int($0, "done") >= 16 } ?? false }
@@ -67,7 +69,7 @@ struct RunCommandTests {
         #expect(RunSupport.int(stopped, "pending") > 0)
         #expect(RunSupport.int(stopped, "done") + RunSupport.int(stopped, "pending") == 400)
 
-        let resumed = try await runBatch(["resume", "--ledger", ledger, "--concurrency", "64"])
+        let resumed = try await runBatch(["resume", "--ledger", ledger, "--concurrency", "128"])
         #expect(resumed.status == 0, "\(resumed.output)")
         let final = try await RunSupport.status([ledger])
         #expect(RunSupport.int(final, "done") == 400)

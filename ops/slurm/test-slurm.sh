@@ -21,6 +21,8 @@
 #
 #   --quick   fewer rows (CI): 120 rows instead of 400
 #   --keep    keep the temporary folder (ledgers, logs, export)
+#   --batch-mode  the array runs with --mode batch (each shard submits its own provider
+#             batches to the simulator's Batch API); the rate and budget phases are skipped
 # Environment: SIM_ARGS adds flags to `batch simulate` (e.g. "--fail-500 0.02"; rows that
 # end failed are then retried with `batch retry` + `batch resume`); TEST_TIMEOUT caps the
 # wait for the array (seconds).
@@ -29,10 +31,11 @@ set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
-quick=0 keep=0 bin_arg=""
+quick=0 keep=0 batch_mode=0 bin_arg=""
 for a in "$@"; do
     case "$a" in
         --quick) quick=1 ;;
+        --batch-mode) batch_mode=1 ;;
         --keep) keep=1 ;;
         -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
@@ -153,6 +156,11 @@ task_field() {   # task_field TASK FIELD (from scontrol show job, e.g. JobState,
 command -v python3 >/dev/null || fail "python3 is needed for the checks"
 # Only this test's settings reach generate.sbatch.
 unset BATCH_EXTRA_ARGS BATCH_RUN_ARGS BATCH_SHARDS BATCH_SHARD BATCH_SELF_REQUEUE BATCH_TPM_TOTAL BATCH_MAX_COST
+if (( batch_mode )); then
+    # Batches of 5 rows, 4 open at a time, 4 s each: task 2 is requeued with batches open.
+    export BATCH_RUN_ARGS="--mode batch --batch-size 5 --poll-interval 0.2 --max-attempts 50"
+    SIM_ARGS="${SIM_ARGS:-} --batch-turnaround-ms 4000"
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/batch-slurm-test.XXXXXX") || fail "mktemp failed"
 mkdir -p "$WORK/logs" "$WORK/runs"
 echo "slurm: $NUM rows, $TASKS tasks, requeue task $REQUEUE_TASK after $REQUEUE_AT done rows; work dir $WORK"
@@ -318,6 +326,14 @@ print(f"    {len(lines)} lines, indices 0..{num - 1} each exactly once, in order
 EOF
 (( retried )) && note "(some rows needed batch retry)"
 phase_end
+
+if (( batch_mode )); then
+    billed=$(curl -s "$SIM_URL/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["batch_billed_requests"])')
+    note "batch mode: the simulator billed $billed batch answers for $NUM rows"
+    (( billed == NUM )) || fail "batch mode: $billed answers billed for $NUM rows"
+    RESULT=0
+    exit 0
+fi
 
 phase_start "check the array's rate"
 python3 - "$RPM_TOTAL" "$WORK"/runs/identity-*.db <<'EOF' || fail "the array sent faster than its --rpm"

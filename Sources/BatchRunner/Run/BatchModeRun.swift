@@ -35,6 +35,13 @@ public final class BatchModeRun: @unchecked Sendable {
     /// Batches open at once.
     let maxOpen: Int
     let pollIntervalMs: Int64
+    /// `cancel-batches`: submit nothing new; collect the open batches (after cancelling them) and stop.
+    private var draining: Bool
+    /// `--finish-online-after`: from this time on, nothing new goes into batches; the open ones
+    /// are cancelled and collected, and `hedged` tells the caller to finish the rest online.
+    private let hedgeAtMs: Int64?
+    /// The hedge came: the rows still pending are for the online path.
+    public private(set) var hedged = false
 
     private var usage = UsageTotals()
     private var submitted = 0
@@ -46,9 +53,11 @@ public final class BatchModeRun: @unchecked Sendable {
 
     public init(
         ledger: Ledger, recipe: Recipe, api: BatchAPIClient, settings: RunSettings, runID: String,
-        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
-        onProgress: @escaping @Sendable (String) -> Void = { _ in }
+        clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"), draining: Bool = false,
+        hedgeAtMs: Int64? = nil, onProgress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.draining = draining
+        self.hedgeAtMs = hedgeAtMs
         self.ledger = ledger
         self.recipe = recipe
         self.api = api
@@ -78,13 +87,19 @@ public final class BatchModeRun: @unchecked Sendable {
             }
             if stopReason != nil { break }
             let now = clock.nowMs()
+            if let hedgeAtMs, !hedged, now >= hedgeAtMs {
+                hedged = true
+                draining = true
+                let asked = try await cancelOpen()
+                logger.info("--finish-online-after: cancelled \(asked) open batches; what they finished is kept, the rest goes online")
+            }
             var open = try ledger.openSubmissions()
             for submission in open where (nextCallMs[submission.id] ?? .min) <= now {
                 try await advance(submission)
                 if stopReason != nil { break }
             }
             open = try ledger.openSubmissions()
-            while stopReason == nil, open.count < maxOpen,
+            while stopReason == nil, !draining, open.count < maxOpen,
                   let (submission, rows) = try ledger.claimSubmission(limit: batchSize, api: api.kind.rawValue, nowMs: clock.nowMs()) {
                 try await create(submission, rows: rows)
                 open.append(submission)
@@ -95,10 +110,12 @@ public final class BatchModeRun: @unchecked Sendable {
                 onProgress("\(counts.done)/\(counts.total) done, \(counts.failed) failed, \(counts.pending) pending, \(open.count) batches open")
             }
             if open.isEmpty {
-                guard let due = try ledger.nextDueMs() else { break }  // finished
+                guard !draining, let due = try ledger.nextDueMs() else { break }  // finished
                 arm(max(due, clock.nowMs() + 1))
             } else {
-                arm(open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs)
+                var wake = open.map { nextCallMs[$0.id] ?? clock.nowMs() + pollIntervalMs }.min() ?? clock.nowMs() + pollIntervalMs
+                if let hedgeAtMs, !hedged { wake = min(wake, hedgeAtMs) }
+                arm(wake)
             }
             guard inbox.isEmpty else { continue }
             _ = await wakeups.next()
@@ -110,6 +127,30 @@ public final class BatchModeRun: @unchecked Sendable {
         return RunSummary(
             reason: stopReason ?? .finished, counts: try ledger.counts(), requestsSent: submitted,
             elapsedMs: clock.nowMs() - started, usage: usage, released: orphans)
+    }
+
+    /// `cancel-batches`: asks the provider to cancel every open batch (a submission whose create's
+    /// answer was lost is first found, or created again with its key, so that its batch is
+    /// cancelled too). Then `run()` collects them: what they finished is kept, the rest is pending.
+    /// Returns how many batches were asked to cancel.
+    public func cancelOpen() async throws -> Int {
+        var cancelled = 0
+        for var submission in try ledger.openSubmissions() {
+            if submission.batchID == nil {
+                try await advance(submission)
+                guard let found = try ledger.openSubmissions().first(where: { $0.id == submission.id }), found.batchID != nil else { continue }
+                submission = found
+            }
+            guard let batchID = submission.batchID else { continue }
+            do {
+                let batch = try await api.cancel(batchID)
+                try ledger.updateSubmission(submission.id, batchID: nil, status: batch.status, nowMs: clock.nowMs())
+                cancelled += 1
+            } catch {
+                logger.warning("batch \(batchID): could not cancel it (\(error)); it is collected when it ends")
+            }
+        }
+        return cancelled
     }
 
     private func arm(_ deadline: Int64) {
@@ -148,9 +189,11 @@ public final class BatchModeRun: @unchecked Sendable {
         logger.info("batch \(batch.id): \(rows.count) rows submitted (rows \(rows.first?.index ?? 0)...\(rows.last?.index ?? 0))")
     }
 
-    /// Creates a submission that has no batch yet, or polls one that has, collecting it once it ended.
+    /// Creates a submission that has no batch yet (after looking for one made by a process that
+    /// died before it learned the id), or polls one that has, collecting it once it ended.
     private func advance(_ submission: Submission) async throws {
         guard let batchID = submission.batchID else {
+            if try await adopt(submission) { return }
             return try await create(submission, rows: try ledger.rows(ofSubmission: submission.id))
         }
         let batch: ProviderBatch
@@ -169,6 +212,34 @@ public final class BatchModeRun: @unchecked Sendable {
             return
         }
         try collect(submission, batch: batch, results: results)
+    }
+
+    /// Looks for the submission's batch among the provider's (its metadata names the run and the
+    /// submission): a create that went through before the process died, whose id was never
+    /// written. OpenAI's API ignores idempotency keys, so this is what keeps a resume from paying
+    /// twice there. OpenRouter lists no metadata: there the idempotency key does it.
+    private func adopt(_ submission: Submission) async throws -> Bool {
+        guard api.kind == .openai else { return false }
+        var after: String?
+        do {
+            for _ in 0..<10 {  // the newest 1,000 batches: a lost create is among the latest
+                let page = try await api.list(after: after, limit: 100)
+                if let found = page.batches.first(where: {
+                    $0.metadata["batch_run"] == runID && $0.metadata["batch_submission"] == String(submission.id)
+                }) {
+                    try ledger.updateSubmission(submission.id, batchID: found.id, status: found.status, nowMs: clock.nowMs())
+                    nextCallMs[submission.id] = clock.nowMs()
+                    logger.info("batch \(found.id): adopted for submission \(submission.id) (created before the last stop, its id unrecorded)")
+                    return true
+                }
+                guard page.hasMore, let last = page.batches.last?.id else { break }
+                after = last
+            }
+        } catch let error as BatchAPIError {
+            try handle(error, submission, doing: "listing batches")
+            return true  // asked again later
+        }
+        return false
     }
 
     private func handle(_ error: BatchAPIError, _ submission: Submission, doing what: String) throws {
@@ -197,6 +268,7 @@ public final class BatchModeRun: @unchecked Sendable {
         let held = Dictionary(uniqueKeysWithValues: try ledger.rows(ofSubmission: submission.id).map { ($0.index, $0) })
         var transitions: [Transition] = []
         var seen = Set<Int64>()
+        var cost = 0.0, onlineCost = 0.0
         let prefix = runID + "."
         for result in results {
             guard result.customID.hasPrefix(prefix), let index = Int64(result.customID.dropFirst(prefix.count)),
@@ -205,13 +277,21 @@ public final class BatchModeRun: @unchecked Sendable {
                 result.outcome, labels: SampleLabels(recipe.draw(index: UInt64(index))), recipe: recipe, attempt: row.attempt,
                 maxAttempts: settings.maxAttempts, startedAtMs: submission.createdAtMs, endedAtMs: now, prices: settings.prices)
             usage.add(verdict.attempt)
+            let attempt = verdict.attempt
+            cost += attempt.cost ?? 0
+            // Online, the same tokens at the model list's prices; without them, at twice the
+            // batch price (the Batch APIs sell at half).
+            onlineCost += settings.prices.map {
+                $0.cost(promptTokens: attempt.promptTokens ?? 0, completionTokens: attempt.completionTokens ?? 0,
+                        cachedTokens: attempt.cachedTokens ?? 0)
+            } ?? 2 * (attempt.cost ?? 0)
             switch verdict {
             case .done(let result, let attempt): transitions.append(.complete(index, result, attempt))
             case .retry(let attempt, _, _), .abort(let attempt, _): transitions.append(.retry(index, atMs: now, attempt))
             case .fail(let attempt): transitions.append(.fail(index, attempt))
             }
         }
-        try ledger.collect(submission.id, transitions, status: batch.status, nowMs: now)
+        try ledger.collect(submission.id, transitions, status: batch.status, cost: cost, onlineCost: onlineCost, nowMs: now)
         nextCallMs[submission.id] = nil
         let done = transitions.filter { if case .complete = $0 { true } else { false } }.count
         logger.info("batch \(batch.id) \(batch.status): \(done) of \(submission.rows) rows done, \(submission.rows - done) to go again or failed")

@@ -29,6 +29,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var batchesOpen: Int?
     /// `--poll-interval`: milliseconds between polls of an open batch (nil: 30 s).
     public var pollIntervalMs: Int64?
+    /// `--finish-online-after`: milliseconds after the run was created when the rows still in
+    /// batches are moved to the online path (their batches cancelled, what they finished kept).
+    public var finishOnlineAfterMs: Int64?
     /// A shard of a Slurm array (`--shard K/N` with `{shard}` in the ledger path): the rate
     /// limits and `maxCost` above are the whole array's, shared as ``ArrayShares`` says. nil:
     /// they are this ledger's own.

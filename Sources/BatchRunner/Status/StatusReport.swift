@@ -23,6 +23,10 @@ public struct LedgerStatus: Codable, Sendable {
     /// (counted in `in_flight` too).
     public var batchesOpen: Int
     public var rowsInBatches: Int
+    /// The open batches: provider id (nil until its create answered), status, rows.
+    public var batches: [OpenBatch]
+    /// What the answers of collected batches would have cost online, less what they cost.
+    public var batchSavings: Double
     /// Rows finished per second over the last minute (over the run's own time if it is younger).
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
@@ -43,7 +47,18 @@ public struct LedgerStatus: Codable, Sendable {
         case plannedRows = "planned_rows", inFlight = "in_flight", promptTokens = "prompt_tokens"
         case completionTokens = "completion_tokens", rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
         case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
-        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches"
+        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches", batches, batchSavings = "batch_savings"
+    }
+}
+
+/// A provider batch not yet collected, as `status` shows it.
+public struct OpenBatch: Codable, Sendable, Equatable {
+    public var batchID: String?
+    public var status: String
+    public var rows: Int
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", status, rows
     }
 }
 
@@ -63,6 +78,7 @@ public struct StatusReport: Codable, Sendable {
     public var errors: [String: Int]
     public var batchesOpen: Int
     public var rowsInBatches: Int
+    public var batchSavings: Double
     public var rowsPerSecond: Double
     public var etaSeconds: Double?
     /// Summed over the ledgers (each at its own cost per row); nil while any ledger has none.
@@ -77,14 +93,14 @@ public struct StatusReport: Codable, Sendable {
         case rowsPerSecond = "rows_per_second", etaSeconds = "eta_seconds"
         case projectedCost = "projected_cost", projectedSeconds = "projected_seconds"
         case cachedPromptTokens = "cached_prompt_tokens", cacheSavings = "cache_savings"
-        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches"
+        case batchesOpen = "batches_open", rowsInBatches = "rows_in_batches", batchSavings = "batch_savings"
     }
 
     public static func read(ledgers paths: [String], nowMs: Int64) throws -> StatusReport {
         let each = try paths.map { try readOne($0, nowMs: nowMs) }
         var report = StatusReport(
             total: 0, pending: 0, inFlight: 0, done: 0, failed: 0, attempts: 0, promptTokens: 0, completionTokens: 0,
-            cost: 0, cachedPromptTokens: 0, cacheSavings: 0, errors: [:], batchesOpen: 0, rowsInBatches: 0, rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
+            cost: 0, cachedPromptTokens: 0, cacheSavings: 0, errors: [:], batchesOpen: 0, rowsInBatches: 0, batchSavings: 0, rowsPerSecond: 0, etaSeconds: nil, projectedCost: nil, projectedSeconds: nil, ledgers: each)
         for s in each {
             report.total += s.total
             report.pending += s.pending
@@ -99,6 +115,7 @@ public struct StatusReport: Codable, Sendable {
             report.cacheSavings += s.cacheSavings
             report.batchesOpen += s.batchesOpen
             report.rowsInBatches += s.rowsInBatches
+            report.batchSavings += s.batchSavings
             report.rowsPerSecond += s.rowsPerSecond
             report.errors.merge(s.errors, uniquingKeysWith: +)
         }
@@ -125,6 +142,7 @@ public struct StatusReport: Codable, Sendable {
             let model = (try? StoredRunConfig.decode(run.config, ledger: path))?.model
             let window = reader.latestWindow()
             let submissions = try reader.openSubmissions()
+            let batchCosts = try reader.batchCosts()
             let left = Double(counts.pending + counts.inFlight)
             let projectedCost = counts.done > 0 ? usage.cost + left * usage.cost / Double(counts.done) : nil
             var projectedSeconds: Double?
@@ -138,6 +156,8 @@ public struct StatusReport: Codable, Sendable {
                 attempts: usage.attempts, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                 cost: usage.cost, cachedPromptTokens: usage.cachedTokens, cacheSavings: usage.cacheDiscount, errors: Dictionary(uniqueKeysWithValues: try reader.errorsByKind().map { ($0.kind, $0.count) }),
                 batchesOpen: submissions.count, rowsInBatches: submissions.map(\.rows).reduce(0, +),
+                batches: submissions.map { OpenBatch(batchID: $0.batchID, status: $0.status, rows: $0.rows) },
+                batchSavings: batchCosts.onlineCost - batchCosts.cost,
                 rowsPerSecond: rate, etaSeconds: rate > 0 ? Double(counts.pending + counts.inFlight) / rate : nil, model: model,
                 window: window?.size, windowReason: window?.reason,
                 projectedCost: projectedCost, projectedSeconds: projectedSeconds)
@@ -174,7 +194,13 @@ public struct StatusReport: Codable, Sendable {
                 Double(cachedPromptTokens) * 100 / Double(promptTokens), cacheSavings))
         }
         if batchesOpen > 0 {
-            lines.append("batches   \(batchesOpen) provider batches open, holding \(rowsInBatches) rows (`batch resume` collects them)")
+            let open = ledgers.flatMap(\.batches)
+            let named = open.prefix(4).map { "\($0.batchID ?? "(being created)") \($0.status) (\($0.rows) rows)" }.joined(separator: ", ")
+            lines.append("batches   \(batchesOpen) provider batches open, holding \(rowsInBatches) rows (`batch resume` collects them): "
+                         + named + (open.count > 4 ? ", ..." : ""))
+        }
+        if batchSavings != 0 {
+            lines.append(String(format: "saved     %.4f against the online price, on the answers of provider batches", batchSavings))
         }
         let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))

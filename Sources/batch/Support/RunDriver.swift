@@ -33,14 +33,21 @@ enum RunDriver {
             }
             let api = BatchAPIClient(transport: transport, config: client.config, kind: settings.batchAPI.flatMap(BatchAPIKind.init(rawValue:)))
             let interactive = Terminal.isInteractive
+            let record = try ledger.run()
             let run = BatchModeRun(
-                ledger: ledger, recipe: recipe, api: api, settings: settings, runID: try ledger.run().runID,
+                ledger: ledger, recipe: recipe, api: api, settings: settings, runID: record.runID,
+                hedgeAtMs: settings.finishOnlineAfterMs.map { record.createdAtMs + $0 },
                 onProgress: { line in if interactive { Terminal.status(line) } else { Terminal.error(line) } })
             let trap = SignalTrap(run.control)
             let summary = try await run.run()
             withExtendedLifetime(trap) {}
             if interactive { Terminal.error("") }
-            return try finish(summary, ledger: ledger)
+            guard run.hedged, case .finished = summary.reason, summary.counts.pending > 0 else { return try finish(summary, ledger: ledger) }
+            // The hedge: the rows the batches did not answer in time go online, in this process.
+            Terminal.error("batch: --finish-online-after: \(summary.counts.pending) rows go online now")
+            var online = settings
+            online.mode = nil
+            return try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: online, pilot: nil), ledger: ledger)
         }
         if let pilot {
             let summary = try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: pilot)

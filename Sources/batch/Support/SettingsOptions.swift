@@ -39,6 +39,9 @@ struct SettingsOptions: ParsableArguments {
     var batchesOpen: Int?
     @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default 30).")
     var pollInterval: Double?
+    @Option(name: .customLong("finish-online-after"), help: ArgumentHelp(
+        "With --mode batch: this many seconds after the run was created, cancel the batches still open (keeping what they finished) and finish the rest online, to meet a deadline at a mixed price.",
+        valueName: "seconds")) var finishOnlineAfter: Double?
     @Flag(help: "Start even when the provider says the key or account has too little left for the run (checked before anything is planned or sent, and again after a --pilot). Not stored.")
     var ignoreCredits = false
 
@@ -60,6 +63,7 @@ struct SettingsOptions: ParsableArguments {
         if let breaker, breaker < 1 { throw ValidationError("--breaker must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let batchesOpen, batchesOpen < 1 { throw ValidationError("--batches-open must be at least 1") }
+        if let finishOnlineAfter, finishOnlineAfter < 0 { throw ValidationError("--finish-online-after must not be negative") }
         if let pollInterval, pollInterval < 0.05 { throw ValidationError("--poll-interval must be at least 0.05 seconds") }
         if http11 && noHttp11 { throw ValidationError("--http1.1 and --no-http1.1 contradict each other; give one") }
     }
@@ -89,6 +93,7 @@ struct SettingsOptions: ParsableArguments {
         if let batchSize { settings.batchSize = batchSize }
         if let batchesOpen { settings.batchesOpen = batchesOpen }
         if let pollInterval { settings.pollIntervalMs = Int64(pollInterval * 1_000) }
+        if let finishOnlineAfter { settings.finishOnlineAfterMs = Int64(finishOnlineAfter * 1_000) }
     }
 }
 

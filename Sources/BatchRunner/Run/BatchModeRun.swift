@@ -30,8 +30,11 @@ public final class BatchModeRun: @unchecked Sendable {
     private let inbox = EventInbox()
     public let control: RunControl
 
-    /// Rows per batch (the provider's cap: 5,000 inline on OpenRouter, 50,000 a file on OpenAI).
+    /// Rows per batch: `--batch-size`, within the provider's caps (5,000 requests inline on
+    /// OpenRouter, 50,000 a file on OpenAI, 200 MB either way: with the seed's 12 KB prompts,
+    /// about 16,000 rows fill an OpenAI file).
     let batchSize: Int
+    static let maxBatchBytes = 190_000_000
     /// Batches open at once.
     let maxOpen: Int
     let pollIntervalMs: Int64
@@ -67,7 +70,8 @@ public final class BatchModeRun: @unchecked Sendable {
         self.logger = logger
         self.onProgress = onProgress
         self.control = RunControl(inbox: inbox)
-        let cap = api.kind == .openrouter ? 5_000 : 50_000
+        let bytesPerRow = recipe.requestBody(for: recipe.draw(index: 0)).count + 512  // the line's envelope, and longer draws
+        let cap = min(api.kind == .openrouter ? 5_000 : 50_000, max(1, Self.maxBatchBytes / bytesPerRow))
         self.batchSize = min(cap, max(1, settings.batchSize ?? cap))
         self.maxOpen = max(1, settings.batchesOpen ?? 4)
         self.pollIntervalMs = max(50, settings.pollIntervalMs ?? 30_000)

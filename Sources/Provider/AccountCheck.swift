@@ -87,11 +87,8 @@ extension ChatClient {
     }
 
     private func get(_ path: String) async -> HTTPResponse? {
-        var headers: [(String, String)] = [("Accept", "application/json")]
-        if let key = config.apiKey { headers.append(("Authorization", "Bearer \(key.value)")) }
-        headers.append(contentsOf: config.headers)
         let request = HTTPRequest(
-            url: config.url(path), method: .get, headers: headers, connectTimeout: config.connectTimeout, deadline: .seconds(30))
+            url: config.url(path), method: .get, headers: config.requestHeaders, connectTimeout: config.connectTimeout, deadline: .seconds(30))
         return try? await transport.send(request)
     }
 }

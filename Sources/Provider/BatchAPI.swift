@@ -211,10 +211,7 @@ public struct BatchAPIClient: Sendable {
     }
 
     private func raw(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws(BatchAPIError) -> [UInt8] {
-        var all: [(String, String)] = [("Accept", "application/json")]
-        if let key = config.apiKey { all.append(("Authorization", "Bearer \(key.value)")) }
-        all += config.headers + headers
-        let request = HTTPRequest(url: config.url(path), method: method, headers: all, body: body ?? [],
+        let request = HTTPRequest(url: config.url(path), method: method, headers: config.requestHeaders + headers, body: body ?? [],
                                   connectTimeout: config.connectTimeout, deadline: config.requestDeadline)
         let response: HTTPResponse
         do {

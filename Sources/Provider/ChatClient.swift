@@ -20,13 +20,10 @@ public struct ChatClient: Sendable {
 
     /// The request `complete(body:)` sends.
     public func request(body: [UInt8]) -> HTTPRequest {
-        var headers: [(String, String)] = [("Content-Type", "application/json"), ("Accept", "application/json")]
-        if let key = config.apiKey { headers.append(("Authorization", "Bearer \(key.value)")) }
-        headers.append(contentsOf: config.headers)
-        return HTTPRequest(
+        HTTPRequest(
             url: config.chatCompletionsURL,
             method: .post,
-            headers: headers,
+            headers: [("Content-Type", "application/json")] + config.requestHeaders,
             body: body,
             connectTimeout: config.connectTimeout,
             deadline: config.requestDeadline

@@ -35,6 +35,14 @@ public struct ProviderConfig: Sendable {
         self.maxRetryAfter = maxRetryAfter
     }
 
+    /// The headers every request to the provider carries: `Accept`, the key as `Authorization`
+    /// (the only header the key ever goes in), then the attribution headers.
+    public var requestHeaders: [(String, String)] {
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey.value)")) }
+        return headers + self.headers
+    }
+
     /// `<baseURL>/chat/completions`, without a doubled slash.
     public var chatCompletionsURL: String { url("chat/completions") }
 

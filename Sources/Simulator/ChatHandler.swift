@@ -127,6 +127,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if state.config.promptCache { request.cachedBytes = state.readPromptCache(request.prefixHashes) }
+        request.reportCost = state.config.reportCost
         if plan.fault == .timeout {
             // Hold: never answer; the client's deadline (or cancellation) ends it.
             holding = true
@@ -184,8 +185,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         let serial = state.recordResponse(plan.fault.rawValue, promptSHA256: request.promptSHA256)
         let response = ResponseBuilder.response(
             for: plan, serial: serial, request: request,
-            retryAfterSeconds: state.config.retryAfterSeconds, created: Int(Date().timeIntervalSince1970),
-            reportCost: state.config.reportCost
+            retryAfterSeconds: state.config.retryAfterSeconds, created: Int(Date().timeIntervalSince1970)
         )
         if response.billed > 0 { state.bill(response.billed) }
         write(context: context, head: head, response: response)

@@ -26,6 +26,8 @@ struct ChatRequestSummary {
     var cachedBytes = 0
     /// What the answer is billed relative to the online price (0.5 in a batch).
     var priceScale = 1.0
+    /// false: the answer's usage leaves `cost` out (`SimulatorConfig.reportCost`).
+    var reportCost = true
 
     static let cacheBlockBytes = 1_024
 
@@ -86,19 +88,6 @@ enum ResponseBuilder {
     static let promptPrice = 1e-6, completionPrice = 1e-6, cacheReadPrice = 1e-7
 
     static func response(
-        for plan: SimulatorState.Plan, serial: Int, request: ChatRequestSummary, retryAfterSeconds: Int, created: Int,
-        reportCost: Bool = true
-    ) -> SimulatedResponse {
-        var response = answer(for: plan, serial: serial, request: request, retryAfterSeconds: retryAfterSeconds, created: created)
-        if !reportCost, response.billed > 0, let range = response.body.firstRange(of: Array(",\"cost\":".utf8)) {
-            // Drop `"cost":N` from usage, as providers that do not report cost send it.
-            let end = response.body[range.upperBound...].firstIndex { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") } ?? response.body.endIndex
-            response.body.removeSubrange(range.lowerBound..<end)
-        }
-        return response
-    }
-
-    private static func answer(
         for plan: SimulatorState.Plan, serial: Int, request: ChatRequestSummary, retryAfterSeconds: Int, created: Int
     ) -> SimulatedResponse {
         let generationID = "gen-sim-\(serial)"
@@ -207,7 +196,7 @@ enum ResponseBuilder {
         appendJSONString(request.model.utf8, to: &body)
         body.append(contentsOf: ",\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":".utf8)
         appendJSONString(content.utf8, to: &body)
-        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total),\"cost\":\(cost)\(cacheUsage)}}".utf8)
+        body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total)\(request.reportCost ? ",\"cost\":\(cost)" : "")\(cacheUsage)}}".utf8)
         return SimulatedResponse(
             status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body, billed: cost)
     }

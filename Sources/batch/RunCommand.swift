@@ -51,13 +51,13 @@ struct RunCommand: AsyncParsableCommand {
             let pattern = ledger.hasPrefix("/") ? ledger : FileManager.default.currentDirectoryPath + "/" + ledger
             runSettings.array = ArrayRun(ledgerPattern: pattern, shard: shard.index, shards: shard.count, num: num)
         }
-        // Check the key and the CA file before creating anything, so neither leaves a ledger behind.
-        _ = try RunSetup.apiKey(settings: runSettings)
-        _ = try RunSetup.transportOptions(settings: runSettings)
+        // The key and the CA file are checked here, before anything is created, so that neither
+        // leaves a ledger behind; the account is asked on the connection the run then uses.
+        let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
+        defer { connection.1.shutdown() }
         let rows = try PlanSize.checked(num: num, shard: shard)
         let account = try await AccountGate.check(
-            settings: runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
-        runSettings.prices = account?.prices ?? runSettings.prices
+            client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
         try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
             try PlanSize.reporting(path: path, rows: rows) {
@@ -69,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
         try await RunDriver.drive(
             ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes, account: account,
-            ignoreCredits: settings.ignoreCredits)
+            ignoreCredits: settings.ignoreCredits, connection: connection)
     }
 }
 
@@ -93,11 +93,13 @@ struct ResumeCommand: AsyncParsableCommand {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
         let counts = try ledgerHandle.counts()
-        let account = try await AccountGate.check(
-            settings: runSettings, recipe: recipe, rows: Int64(counts.pending + counts.inFlight), ignoreCredits: settings.ignoreCredits)
-        runSettings.prices = account?.prices ?? runSettings.prices
+        let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
+        defer { connection.1.shutdown() }
+        _ = try await AccountGate.check(
+            client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(counts.pending + counts.inFlight),
+            ignoreCredits: settings.ignoreCredits)
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection)
     }
 }
 
@@ -120,12 +122,14 @@ struct RetryCommand: AsyncParsableCommand {
             try ContinueRun.open(ledger: ledger, shard: shard, durability: durability, overrides: settings)
         }
         let failed = try ledgerHandle.counts().failed
-        let account = try await AccountGate.check(
-            settings: runSettings, recipe: recipe, rows: Int64(list?.count ?? failed), ignoreCredits: settings.ignoreCredits)
-        runSettings.prices = account?.prices ?? runSettings.prices
+        let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
+        defer { connection.1.shutdown() }
+        _ = try await AccountGate.check(
+            client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(list?.count ?? failed),
+            ignoreCredits: settings.ignoreCredits)
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection)
     }
 }
 

@@ -9,11 +9,13 @@ import Recipe
 /// A refused key, an account with nothing left, or a rough estimate above what is left stops
 /// the run with exit 3 (nothing planned, nothing marked failed) unless `--ignore-credits`.
 enum AccountGate {
-    /// Returns what the provider said (nil when it says nothing), after refusing a run that cannot be paid.
+    /// Returns what the provider said (nil when it says nothing), after refusing a run that cannot
+    /// be paid, and takes the model's prices into `settings` when the provider lists them.
+    ///   - client: the run's own client: the check's connection is the run's first.
     ///   - rows: rows still to generate.
-    static func check(settings: RunSettings, recipe: Recipe, rows: Int64, ignoreCredits: Bool) async throws -> AccountStatus? {
-        let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
-        defer { transport.shutdown() }
+    static func check(
+        client: ChatClient, settings: inout RunSettings, recipe: Recipe, rows: Int64, ignoreCredits: Bool
+    ) async throws -> AccountStatus? {
         let status: AccountStatus
         do {
             status = try await client.checkAccount(model: recipe.model)
@@ -21,6 +23,7 @@ enum AccountGate {
             Terminal.error("batch: \(refused.description); nothing was planned or sent")
             throw ExitCode(BatchExitCode.providerRefused)
         }
+        settings.prices = status.prices ?? settings.prices
         guard let spendable = status.spendable, !ignoreCredits else { return status }
         let rough = status.prices.map { Self.estimate(recipe: recipe, rows: rows, prices: $0) }
         if spendable <= 0 {

@@ -18,14 +18,16 @@ enum RunDriver {
     /// - Parameters:
     ///   - pilot: `run --pilot K`: send K rows, print the projection, and stop there (exit 8)
     ///     unless `proceed` (`--yes`) or the projection is within `--max-cost`.
+    ///   - connection: the client and transport to use (and leave open), when the caller made them.
     ///   - account: what the provider said of the account before the run (`AccountGate`); after
     ///     the pilot, a projection above what is left stops the run unless `ignoreCredits`.
     static func drive(
         ledger: Ledger, recipe: Recipe, settings: RunSettings, pilot: Int? = nil, proceed: Bool = false,
-        account: AccountStatus? = nil, ignoreCredits: Bool = false
+        account: AccountStatus? = nil, ignoreCredits: Bool = false, connection: (ChatClient, CurlTransport)? = nil
     ) async throws {
-        let (client, transport) = try RunSetup.client(settings: settings, recipe: recipe)
-        defer { transport.shutdown() }
+        // The caller's connection when it has one (it asked the account on it), else a new one.
+        let (client, transport) = try connection ?? RunSetup.client(settings: settings, recipe: recipe)
+        defer { if connection == nil { transport.shutdown() } }
         if settings.mode == "batch" {
             if pilot != nil { throw ValidationError("--pilot is for online runs; --mode batch answers within hours, not seconds") }
             if settings.maxCost != nil {

@@ -53,7 +53,7 @@ let package = Package(
             "BatchRunner", "Ledger", "Recipe", "Provider", "Simulator", "MallocTuning", argumentParser, logging,
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),

@@ -67,7 +67,7 @@ final class VariedConversations: @unchecked Sendable {
                     messages.append(("user", text))
                 } else {
                     var answer = i == 1 ? Self.openings[Int(rng.next() % UInt64(Self.openings.count))].replacingOccurrences(of: "{topic}", with: parts.topic) + " " : ""
-                    let n = 2 + Int(rng.next() % 3)
+                    let n = 3 + Int(rng.next() % 3)
                     for k in 0..<n where !facts.isEmpty {
                         answer += (k > 0 ? " " : "") + facts[Int(rng.next() % UInt64(facts.count))]
                     }

@@ -44,15 +44,20 @@ public struct Histogram: Sendable, Equatable {
 
     public var mean: Double? { count == 0 ? nil : sum / Double(count) }
 
-    /// The value below which a share `q` (0...1) of the values fall: the upper edge of the bin
-    /// that holds the q-th value, clamped to the exact minimum and maximum.
+    /// The value below which a share `q` (0...1) of the values fall: found in the bin that holds
+    /// the q-th value, placed within it by rank (linear between its edges), clamped to the exact
+    /// minimum and maximum. Within a bin's width (19%) of the exact value.
     public func percentile(_ q: Double) -> Double? {
         guard count > 0, let minimum, let maximum else { return nil }
         let rank = Swift.max(1, Int((q * Double(count)).rounded(.up)))
         var seen = 0
-        for (i, n) in bins.enumerated() {
+        for (i, n) in bins.enumerated() where n > 0 {
+            if seen + n >= rank {
+                let low = Self.lowerEdge(of: i), high = Self.lowerEdge(of: i + 1)
+                let value = low + (high - low) * Double(rank - seen) / Double(n)
+                return Swift.min(Swift.max(value, Double(minimum)), Double(maximum))
+            }
             seen += n
-            if seen >= rank { return Swift.min(Swift.max(Self.lowerEdge(of: i + 1), Double(minimum)), Double(maximum)) }
         }
         return Double(maximum)
     }

@@ -1,3 +1,5 @@
+import Recipe
+
 /// MinHash signatures over word shingles, and an LSH index that finds, for each conversation,
 /// an earlier one whose estimated Jaccard similarity reaches a threshold.
 ///
@@ -12,25 +14,24 @@ public enum MinHash {
 
     /// The signature of `text` (UTF-8 bytes).
     public static func signature<Bytes: Collection>(of text: Bytes) -> [UInt32] where Bytes.Element == UInt8 {
-        var signature = [UInt32](repeating: .max, count: size)
-        var window: [UInt64] = []
-        window.reserveCapacity(shingleWords)
+        // Hash function i of a shingle hash x is (a_i * x + b_i) >> 32 (multiply-shift, a_i odd),
+        // eight at a time in SIMD lanes.
+        var minimums = [SIMD8<UInt64>](repeating: SIMD8(repeating: .max), count: size / 8)
+        var w0: UInt64 = 0, w1: UInt64 = 0, words = 0
         var word: UInt64 = 0xcbf2_9ce4_8422_2325, inWord = false, shingles = 0
         func add(_ shingle: UInt64) {
             shingles += 1
-            var x = shingle
-            for i in 0..<size {
-                // One multiply-xorshift mix per function: independent enough for MinHash.
-                x = (x ^ (x >> 31)) &* 0x9e37_79b9_7f4a_7c15 &+ UInt64(i) &* 0xbf58_476d_1ce4_e5b9
-                let h = UInt32(truncatingIfNeeded: (x ^ (x >> 29)) >> 16)
-                if h < signature[i] { signature[i] = h }
+            let x = SIMD8<UInt64>(repeating: shingle)
+            for k in 0..<(size / 8) {
+                minimums[k] = pointwiseMin(minimums[k], (multipliers[k] &* x &+ increments[k]) &>> 32)
             }
         }
         func endWord() {
             guard inWord else { return }
-            if window.count == shingleWords { window.removeFirst() }
-            window.append(word)
-            if window.count == shingleWords { add(combine(window)) }
+            words += 1
+            if words >= shingleWords { add(combine(w0, w1, word)) }
+            w0 = w1
+            w1 = word
             word = 0xcbf2_9ce4_8422_2325
             inWord = false
         }
@@ -47,15 +48,38 @@ public enum MinHash {
             }
         }
         endWord()
-        if shingles == 0 && !window.isEmpty { add(combine(window)) }
+        // Shorter than a shingle: the words there are, as one.
+        if shingles == 0 && words > 0 { add(combine(words > 1 ? w0 : 0, w1, 0)) }
+        var signature = [UInt32]()
+        signature.reserveCapacity(size)
+        for vector in minimums { for lane in 0..<8 { signature.append(UInt32(truncatingIfNeeded: vector[lane])) } }
         return signature
     }
 
-    private static func combine(_ words: [UInt64]) -> UInt64 {
+    private static func combine(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
         var h: UInt64 = 0x8422_2325_cbf2_9ce4
-        for w in words { h = (h ^ w) &* 0x0000_0100_0000_01b3 &+ 0x9e37 }
-        return h
+        h = (h ^ a) &* 0x0000_0100_0000_01b3 &+ 0x9e37
+        h = (h ^ b) &* 0x0000_0100_0000_01b3 &+ 0x9e37
+        h = (h ^ c) &* 0x0000_0100_0000_01b3 &+ 0x9e37
+        return h ^ (h >> 29)
     }
+
+    /// The hash functions' odd multipliers and increments, fixed (a signature must mean the same
+    /// in every run), drawn from SplitMix64.
+    private static let (multipliers, increments): ([SIMD8<UInt64>], [SIMD8<UInt64>]) = {
+        var rng = SeededRandom(seed: 0x6d69_6e68_6173_6821)
+        var a: [SIMD8<UInt64>] = [], b: [SIMD8<UInt64>] = []
+        for _ in 0..<(size / 8) {
+            var va = SIMD8<UInt64>(), vb = SIMD8<UInt64>()
+            for lane in 0..<8 {
+                va[lane] = rng.next() | 1
+                vb[lane] = rng.next()
+            }
+            a.append(va)
+            b.append(vb)
+        }
+        return (a, b)
+    }()
 
     /// The share of positions where two signatures agree: an estimate of the Jaccard similarity.
     public static func similarity(_ a: ArraySlice<UInt32>, _ b: ArraySlice<UInt32>) -> Double {

@@ -62,6 +62,7 @@ public struct QualityFigures: Sendable {
     public var exactDuplicates = 0
     public var nearDuplicates = 0
     public var nearDuplicateThreshold = 0.8
+    /// The first ten exact and the first ten near-duplicates, in index order.
     public var duplicateExamples: [DuplicateExample] = []
     /// Rows failing each check.
     public var failing: [QualityCheck: Int] = [:]
@@ -135,13 +136,13 @@ public enum QualityAnalysis {
             if let earlier = exact[key] {
                 figures.exactDuplicates += 1
                 failed.append(.exactDuplicates)
-                if figures.duplicateExamples.count < 20 { figures.duplicateExamples.append(DuplicateExample(index: row.index, of: earlier, similarity: 1)) }
+                if figures.exactDuplicates <= 10 { figures.duplicateExamples.append(DuplicateExample(index: row.index, of: earlier, similarity: 1)) }
             } else {
                 exact[key] = row.index
                 if let similar {
                     figures.nearDuplicates += 1
                     failed.append(.nearDuplicates)
-                    if figures.duplicateExamples.count < 20 {
+                    if figures.nearDuplicates <= 10 {
                         figures.duplicateExamples.append(DuplicateExample(index: row.index, of: similar.id, similarity: similar.similarity))
                     }
                 }

@@ -41,9 +41,10 @@ public struct ConversationFacts: Sendable {
         for item in items {
             guard let role = item["role"]?.stringValue, let content = item["content"]?.stringValue else { return nil }
             messages.append(ChatMessage(role: role, content: content))
-            let count = content.unicodeScalars.count
+            let ascii = !content.utf8.contains(where: { $0 >= 0x80 })
+            let count = ascii ? content.utf8.count : content.unicodeScalars.count
             if role == "user" { userCharacters += count } else { assistantCharacters += count }
-            if !nonASCII && content.utf8.contains(where: { $0 >= 0x80 }) { nonASCII = true }
+            if !ascii { nonASCII = true }
         }
     }
 

@@ -235,7 +235,7 @@ struct ReportPage {
         html += String(format: "<h3>Duplicates</h3><p><span data-key=\"exact_duplicates\">%ld</span> exact duplicates and <span data-key=\"near_duplicates\">%ld</span> near-duplicates (estimated Jaccard similarity of 3-word shingles at least %.2f, MinHash with 64 hashes and LSH; <code>batch report --near-duplicate-threshold</code> sets it). The earliest row of each group is kept.</p>", q.exactDuplicates, q.nearDuplicates, q.nearDuplicateThreshold)
         if !q.duplicateExamples.isEmpty {
             html += "<table class=\"small\"><tr><th>row</th><th>repeats row</th><th>similarity</th><th>row's start</th><th>earlier row's start</th></tr>"
-            for x in q.duplicateExamples.prefix(8) {
+            for x in Self.shownDuplicates(q.duplicateExamples) {
                 html += "<tr><td>\(x.index)</td><td>\(x.of)</td><td>\(String(format: "%.2f", x.similarity))</td><td>\(e(snippet(x.index)))</td><td>\(e(snippet(x.of)))</td></tr>"
             }
             html += "</table>"
@@ -244,6 +244,11 @@ struct ReportPage {
     }
 
     // MARK: helpers
+
+    /// The duplicate examples the page shows: up to four exact and four near ones.
+    static func shownDuplicates(_ all: [DuplicateExample]) -> [DuplicateExample] {
+        Array(all.filter { $0.similarity == 1 }.prefix(4) + all.filter { $0.similarity < 1 }.prefix(4))
+    }
 
     private func snippet(_ index: Int64) -> String {
         guard let line = exampleLines[index], let facts = ConversationFacts(line: line) else { return "" }

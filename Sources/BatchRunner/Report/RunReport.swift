@@ -30,7 +30,7 @@ public enum RunReport {
         let timeline = try RunTimeline.read(readers)
         let quality = try QualityAnalysis.analyse(readers: readers, recipe: recipe, nearDuplicateThreshold: nearDuplicateThreshold)
         var examples: [Int64: String] = [:]
-        for example in quality.duplicateExamples.prefix(8) {
+        for example in ReportPage.shownDuplicates(quality.duplicateExamples) {
             for index in [example.index, example.of] where examples[index] == nil {
                 examples[index] = try readers.lazy.compactMap { try $0.doneLine(of: index) }.first
             }

@@ -85,7 +85,12 @@ struct ReportPage {
         }
         let flagged = QualityCheck.allCases.compactMap { check in quality.failing[check].map { "\($0) \(check.rawValue)" } }
         if !flagged.isEmpty { out.append(("warn", "flagged rows: " + flagged.joined(separator: ", ") + " (`batch export --drop` leaves them out)")) }
-        if out.isEmpty { out.append(("good", "no failed rows, no sign of bias, no flagged rows")) }
+        if status.done == 0 {
+            out.append(("warn", "no row is done yet, so there is no data to judge"))
+        } else if out.isEmpty {
+            out.append(("good", "no failed rows, no sign of bias, no flagged rows"))
+        }
+        if status.pending + status.inFlight > 0 { out.append(("warn", "\(status.pending + status.inFlight) rows are not finished yet: `batch resume` goes on")) }
         return out
     }
 

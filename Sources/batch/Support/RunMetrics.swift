@@ -56,10 +56,10 @@ final class RunMetrics: RunObserver {
             descriptor: name("cached_prompt_tokens", unit: "total", "Prompt tokens the provider served from its prompt cache."))
         cost = registry.makeCounter(
             descriptor: name("cost", unit: "total", "What the answers this process received cost, in the provider's credits (USD on OpenRouter)."))
-        window = registry.makeGauge(descriptor: name("window", "Requests allowed in flight at once now (the concurrency window)."))
+        window = registry.makeGauge(descriptor: name("window", "Online runs: requests allowed in flight at once now (the concurrency window)."))
         paused = registry.makeGauge(descriptor: name("rate_limit_paused", "1 while every request waits out a storm of rate limits, else 0."))
         pauses = registry.makeCounter(descriptor: name("rate_limit_pauses", unit: "total", "Times a storm of rate limits paused every request."))
-        rowsPerSecond = registry.makeGauge(descriptor: name("rows_per_second", "Rows finished (done or failed) per second over the last minute."))
+        rowsPerSecond = registry.makeGauge(descriptor: name("rows_per_second", "Online runs: rows finished (done or failed) per second over the last minute."))
         batchesOpen = registry.makeGauge(descriptor: name("batches_open", "--mode batch: provider batches open (submitted, not yet collected)."))
     }
 

@@ -35,6 +35,8 @@ while [ $# -gt 0 ]; do
 done
 
 BATCH_BIN=${bin_arg:-${BATCH_BIN:-$ROOT/.build/debug/batch}}
+# The script works in a folder of its own: a relative path is taken from where it was called.
+case $BATCH_BIN in /*) ;; *) BATCH_BIN=$PWD/$BATCH_BIN ;; esac
 RECIPE=$ROOT/recipes/nanochat-identity/recipe.json
 if [ ! -x "$BATCH_BIN" ]; then
     echo "prometheus-scrape: no batch binary at $BATCH_BIN; build it first (swift build), or pass its path" >&2

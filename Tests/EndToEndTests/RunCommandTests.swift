@@ -19,7 +19,7 @@ struct RunCommandTests {
         ])
         let ledger = dir.path("run.db")
         let run = try await runBatch(["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "300",
-                                      "--concurrency", "32", "--base-url", sim.baseURL, "--request-timeout", "1",
+                                      "--concurrency", "32", "--base-url", sim.baseURL, "--request-timeout", "3",
                                       "--max-attempts", "10"] + RunSupport.fastRetries)
         let status = try await RunSupport.status([ledger])
         #expect(RunSupport.int(status, "total") == 300)

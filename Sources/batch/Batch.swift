@@ -17,6 +17,7 @@ struct Batch: AsyncParsableCommand {
             RunCommand.self,
             ResumeCommand.self,
             RetryCommand.self,
+            ExtendCommand.self,
             CancelBatchesCommand.self,
             StatusCommand.self,
             ExportCommand.self,

@@ -59,8 +59,8 @@ struct ExtendCommand: ParsableCommand {
             return try ContinueRun.open(ledger: path, shard: shard, durability: .normal, overrides: nil)
         } catch let error as LedgerError where error.code == .locked {
             throw LedgerError(.locked, """
-                cannot extend the run now: \(error.message) Stop the run first (Ctrl-C or SIGTERM; its rows in flight go \
-                back to pending) or wait for it to finish, then extend.
+                cannot extend the run while it is running: \(error.message) Extend once it has stopped (Ctrl-C or SIGTERM \
+                stop it cleanly: its rows in flight go back to pending).
                 """)
         }
     }

@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries: SQLite and libcurl come from the OS (libsqlite3-dev, libcurl4-openssl-dev).
@@ -48,12 +49,18 @@ let package = Package(
         ]),
         // The run loop: limits, backoff, shutdown, progress, export.
         .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", logging]),
-        // The command-line tool; thin.
+        // The command-line tool; thin. Prometheus and NIO serve `--metrics-listen` (the run loop
+        // itself knows neither: it reports to a `RunObserver`).
         .executableTarget(name: "batch", dependencies: [
             "BatchRunner", "Ledger", "Recipe", "Provider", "Simulator", "MallocTuning", argumentParser, logging,
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),

@@ -5,7 +5,7 @@ import Foundation
 /// last committed state) and never changes the file.
 public final class LedgerReader: @unchecked Sendable {
     public let path: String
-    fileprivate let db: Connection
+    let db: Connection
 
     public init(path: String) throws(LedgerError) {
         try LedgerFile.preflight(path)
@@ -129,5 +129,23 @@ extension LedgerReader {
         s.bind(1, ms)
         try s.step(doing: "counting recent rows")
         return s.int(0)
+    }
+}
+
+extension LedgerReader {
+    /// Every planned index that is not done (pending, in flight or failed), in index order,
+    /// streamed: memory stays flat whatever the ledger's size.
+    public func forEachUnfinishedIndex(_ body: (Int64) throws -> Void) throws {
+        let s = try db.statement("SELECT idx FROM items WHERE state <> 'done' ORDER BY idx")
+        defer { s.reset() }
+        while try s.step(doing: "listing unfinished rows") { try body(s.int64(0)) }
+    }
+
+    /// The exported line of a done row (nil when the row is not done here).
+    public func doneLine(of index: Int64) throws(LedgerError) -> String? {
+        let s = try db.statement("SELECT line FROM results WHERE idx = ?")
+        defer { s.reset() }
+        s.bind(1, index)
+        return try s.step(doing: "reading a done row") ? s.text(0) : nil
     }
 }

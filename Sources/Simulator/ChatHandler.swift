@@ -126,8 +126,17 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(context: context, head: head, response: ResponseBuilder.badRequest(message))
             return
         }
+        if let refused = state.config.refusedTopic, PromptParts.topic(of: request.prompt)?.contains(refused) == true {
+            state.record("moderation")
+            write(context: context, head: head, response: ResponseBuilder.json(
+                403, #"{"error":{"code":403,"message":"Your input was flagged by moderation (simulated)","metadata":{"reasons":["simulated"]}}}"#))
+            return
+        }
         if state.config.promptCache { request.cachedBytes = state.readPromptCache(request.prefixHashes) }
         request.reportCost = state.config.reportCost
+        if plan.fault == .ok {
+            request.content = state.variedContent(prompt: request.prompt, variant: plan.variant)
+        }
         if plan.fault == .timeout {
             // Hold: never answer; the client's deadline (or cancellation) ends it.
             holding = true

@@ -28,6 +28,10 @@ struct ChatRequestSummary {
     var priceScale = 1.0
     /// false: the answer's usage leaves `cost` out (`SimulatorConfig.reportCost`).
     var reportCost = true
+    /// The last user message (the prompt).
+    var prompt = ""
+    /// The conversation to answer with instead of the canned one (`--varied`).
+    var content: String?
 
     static let cacheBlockBytes = 1_024
 
@@ -61,6 +65,7 @@ struct ChatRequestSummary {
         model = body.model ?? "simulator/default"
         let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
         promptSHA256 = SHA256.hex(Array(lastUser.utf8))
+        prompt = lastUser
         promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
         guard wanted else { return }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -93,10 +98,10 @@ enum ResponseBuilder {
         let generationID = "gen-sim-\(serial)"
         switch plan.fault {
         case .ok, .timeout:
-            let content = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            let content = request.content ?? conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
             return completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
         case .reset:
-            let content = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            let content = request.content ?? conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
             var response = completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
             response.resetAfterBytes = response.body.count / 2
             return response
@@ -107,7 +112,7 @@ enum ResponseBuilder {
             let content = "{\"messages\":[{\"role\":\"assistant\",\"content\":\"[sim \(generationID) prompt:\(request.promptSHA256.prefix(16))] Hello, I speak first here.\"},{\"role\":\"assistant\",\"content\":\"And again.\"}]}"
             return completion(content: content, finishReason: "stop", generationID: generationID, request: request, created: created)
         case .truncated:
-            let full = conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
+            let full = request.content ?? conversation(plan: plan, generationID: generationID, promptSHA256: request.promptSHA256)
             let content = String(full.prefix(max(1, full.count / 2)))
             return completion(content: content, finishReason: "length", generationID: generationID, request: request, created: created)
         case .errorIn200:

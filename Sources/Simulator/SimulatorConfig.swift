@@ -84,6 +84,15 @@ public struct SimulatorConfig: Sendable, Equatable {
     public var batchIdempotency = true
     /// false: answers carry no `usage.cost` (clients price tokens from the model list).
     public var reportCost = true
+    /// Prompts whose topic (the seed's `**Topic to explore:**` line) contains this text are
+    /// refused 403 "flagged by moderation", as a provider's moderation refuses a subject: those
+    /// rows fail, and the dataset comes out biased against that topic.
+    public var refusedTopic: String?
+    /// Conversations that follow their prompt (`VariedConversations`) instead of the canned few.
+    public var variedContent = false
+    /// Flaws put in the data of valid answers (with `variedContent`), each a probability; their
+    /// sum must not exceed 1.
+    public var dataFaultRates: [DataFault: Double] = [:]
 
     public init(
         host: String = "127.0.0.1",
@@ -178,6 +187,10 @@ public struct SimulatorConfig: Sendable, Equatable {
         if batchFailRate + batchExpireRate + batchStuckRate > 1.000_000_1 {
             throw SimulatorError("--batch-fail, --batch-expire and --batch-stuck add up to more than 1")
         }
+        for (fault, rate) in dataFaultRates where !(rate >= 0 && rate <= 1) {
+            throw SimulatorError("the \(fault.rawValue) data fault rate is \(rate); use a probability between 0 and 1")
+        }
+        if dataFaultRates.values.reduce(0, +) > 1.000_000_1 { throw SimulatorError("the --data-* rates add up to more than 1") }
         if batchTurnaround < .zero { throw SimulatorError("the batch turnaround must not be negative") }
         if let queueLimit, queueLimit < 0 { throw SimulatorError("the queue limit must not be negative") }
         switch latency {
@@ -240,6 +253,8 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
     public var batchesCreated: Int = 0
     /// Creates answered with the batch an earlier create made under the same Idempotency-Key.
     public var batchCreatesRepeated: Int = 0
+    /// Valid answers carrying a data fault (`--data-*`), by fault.
+    public var dataFaults: [String: Int] = [:]
 
     public init() {}
 
@@ -253,6 +268,7 @@ public struct SimulatorStats: Sendable, Equatable, Codable {
         case batchBilledRequests = "batch_billed_requests"
         case batchesCreated = "batches_created"
         case batchCreatesRepeated = "batch_creates_repeated"
+        case dataFaults = "data_faults"
         case connectionsOpened = "connections_opened"
         case connectionsClosed = "connections_closed"
     }

@@ -40,10 +40,13 @@ final class SimulatorState: @unchecked Sendable {
 
     /// The Batch APIs' batches and files.
     private(set) var batches: BatchStore!
+    /// `--varied`: conversations that follow their prompt (nil: the canned ones).
+    let conversations: VariedConversations?
 
     init(config: SimulatorConfig) throws(SimulatorError) {
         self.config = config
         generator = SeededRandom(seed: config.seed)
+        conversations = config.variedContent ? VariedConversations(rates: config.dataFaultRates) : nil
         batches = BatchStore(config: config) { [unowned self] cost, requests in self.billBatch(cost, requests: requests) }
         if let schedule = config.capacity {
             capacityQueue = CapacityQueue(schedule: schedule, queueLimit: config.queueLimit)
@@ -166,6 +169,19 @@ final class SimulatorState: @unchecked Sendable {
         stats.batchBilledRequests += requests
         lock.unlock()
         notify()
+    }
+
+    /// The content of a valid answer to `prompt` under `--varied` (nil: the canned content), its
+    /// data fault counted.
+    func variedContent(prompt: String, variant: UInt64) -> String? {
+        guard let conversations else { return nil }
+        let (json, fault) = conversations.conversation(prompt: prompt, variant: variant)
+        if let fault {
+            lock.lock()
+            stats.dataFaults[fault.rawValue, default: 0] += 1
+            lock.unlock()
+        }
+        return json
     }
 
     /// Adds an answer's cost to what the account has spent.

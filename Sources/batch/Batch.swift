@@ -21,6 +21,7 @@ struct Batch: AsyncParsableCommand {
             CancelBatchesCommand.self,
             StatusCommand.self,
             ExportCommand.self,
+            ReportCommand.self,
             PreviewCommand.self,
             RecipeCommand.self,
             SimulateCommand.self,

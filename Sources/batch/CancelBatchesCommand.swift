@@ -18,6 +18,10 @@ struct CancelBatchesCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The run's ledger.", valueName: "path")) var ledger: String
     @OptionGroup var settings: SettingsOptions
 
+    func validate() throws {
+        if settings.metricsListen != nil { throw ValidationError("--metrics-listen is for run, resume and retry, not cancel-batches") }
+    }
+
     func run() async throws {
         let (handle, recipe, runSettings) = try DiskFull.guarding(ledger: ledger) {
             try ContinueRun.open(ledger: ledger, shard: nil, durability: .normal, overrides: settings)

@@ -25,12 +25,15 @@ struct DemoCommand: AsyncParsableCommand {
         valueName: "online|batch")) var mode: RunMode = .online
     @Option(help: "The share of requests answered with each injected fault (429, 500, malformed content, truncated).")
     var faultRate = 0.03
+    @Option(help: "The share of answers with each injected flaw of the data (duplicate, near-duplicate, wrong number of messages, off-style first message, non-ASCII), for the report to find.")
+    var dataFaultRate = 0.02
 
     func run() async throws {
         let loaded = try Recipe.load(pathOrBuiltIn: recipe)
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let ledgerPath = outputDir + "/demo.db", output = outputDir + "/demo.jsonl", metadata = outputDir + "/demo.meta.jsonl"
-        for file in [ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm", ledgerPath + ".lock", output, metadata] {
+        let reportPath = outputDir + "/demo.report.html"
+        for file in [ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm", ledgerPath + ".lock", output, metadata, reportPath] {
             try? FileManager.default.removeItem(atPath: file)
         }
 
@@ -39,6 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
             rate429: faultRate, rate500: faultRate, rateMalformed: faultRate, rateTruncated: faultRate / 3,
             retryAfterSeconds: 1, seed: 1)
         config.promptCache = true
+        // Answers that follow their prompts, with a few flaws of the data itself for the report to find.
+        config.variedContent = true
+        config.dataFaultRates = [.duplicate: dataFaultRate, .nearDuplicate: dataFaultRate, .wrongShape: dataFaultRate, .offStyle: dataFaultRate, .nonASCII: dataFaultRate]
         config.batchTurnaround = .seconds(1)
         config.batchRequestErrorRate = faultRate
         config.batchExpireRate = faultRate
@@ -75,6 +81,8 @@ struct DemoCommand: AsyncParsableCommand {
         try await server.stop()
 
         let report = try Exporter.export(ledgers: [ledgerPath], output: output, metadata: metadata, format: .messages)
+        let written = try RunReport.write(ledgers: [ledgerPath], output: reportPath, nowMs: SystemRunClock().nowMs())
+        let flagged = QualityCheck.allCases.compactMap { check in written.quality.failing[check].map { "\($0) \(check.rawValue)" } }
         let batch = Invocation.command
         let note = Invocation.isOnPath ? "" : "\n\n(batch is not on the PATH yet: make install, in the repository, puts it there.)"
         let firstLine = (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
@@ -87,6 +95,9 @@ struct DemoCommand: AsyncParsableCommand {
               ledger    \(ledgerPath)
               export    \(output)
               metadata  \(metadata)
+              report    \(reportPath)  (open it in a browser: the run over time, and the data's quality)
+
+            data: \(flagged.isEmpty ? "no row flagged" : "flagged " + flagged.joined(separator: ", ")); `\(batch) export --drop CHECK,...` leaves them out
 
             first line: \(firstLine.prefix(160))\(firstLine.count > 160 ? "..." : "")
 

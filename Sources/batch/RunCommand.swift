@@ -51,9 +51,12 @@ struct RunCommand: AsyncParsableCommand {
             runSettings.array = ArrayRun(ledgerPattern: pattern, shard: shard.index, shards: shard.count, num: num)
         }
         // The key and the CA file are checked here, before anything is created, so that neither
-        // leaves a ledger behind; the account is asked on the connection the run then uses.
+        // leaves a ledger behind; the account is asked on the connection the run then uses. So is
+        // the metrics port: one in use stops the command here.
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
         defer { connection.1.shutdown() }
+        let metrics = try await MetricsEndpoint.start(settings.metricsListen)
+        defer { metrics?.stop() }
         let rows = try PlanSize.checked(num: num, shard: shard)
         let account = try await AccountGate.check(
             client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
@@ -68,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
         try await RunDriver.drive(
             ledger: ledgerHandle, recipe: recipe, settings: runSettings, pilot: pilot, proceed: yes, account: account,
-            ignoreCredits: settings.ignoreCredits, connection: connection)
+            ignoreCredits: settings.ignoreCredits, connection: connection, observer: metrics?.observer)
     }
 }
 
@@ -94,11 +97,13 @@ struct ResumeCommand: AsyncParsableCommand {
         let counts = try ledgerHandle.counts()
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
         defer { connection.1.shutdown() }
+        let metrics = try await MetricsEndpoint.start(settings.metricsListen)
+        defer { metrics?.stop() }
         _ = try await AccountGate.check(
             client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(counts.pending + counts.inFlight),
             ignoreCredits: settings.ignoreCredits)
         Terminal.error("batch: \(ledgerHandle.path): resuming: \(counts.done) done, \(counts.failed) failed, \(counts.pending + counts.inFlight) to go")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection, observer: metrics?.observer)
     }
 }
 
@@ -123,12 +128,14 @@ struct RetryCommand: AsyncParsableCommand {
         let failed = try ledgerHandle.counts().failed
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
         defer { connection.1.shutdown() }
+        let metrics = try await MetricsEndpoint.start(settings.metricsListen)
+        defer { metrics?.stop() }
         _ = try await AccountGate.check(
             client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(list?.count ?? failed),
             ignoreCredits: settings.ignoreCredits)
         let reset = try DiskFull.guarding(ledger: ledger) { try ledgerHandle.resetFailed(list, nowMs: SystemRunClock().nowMs()) }
         Terminal.error("batch: \(ledgerHandle.path): \(reset) failed rows back to pending")
-        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection)
+        try await RunDriver.drive(ledger: ledgerHandle, recipe: recipe, settings: runSettings, connection: connection, observer: metrics?.observer)
     }
 }
 

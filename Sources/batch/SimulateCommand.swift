@@ -120,6 +120,25 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(name: .customLong("batch-no-idempotency"), help: "Ignore Idempotency-Key on batch creates, as OpenAI does (a client must list batches to find one it lost).")
     var batchNoIdempotency = false
 
+    @Flag(help: ArgumentHelp(
+        "Answer with conversations that follow the prompt, as a model would: the number of messages its dynamic names (\"short 2-turn\": 2), a first message from its examples, answers from sentences of its knowledge base. Default: a few canned messages (cheaper; what the benchmarks use)."))
+    var varied = false
+    @Option(name: .customLong("data-duplicate"), help: "With --varied (implied): rate of answers repeating a recent answer's conversation verbatim.")
+    var dataDuplicate = 0.0
+    @Option(name: .customLong("data-near-duplicate"), help: "Rate of answers repeating a recent conversation with one word changed (implies --varied).")
+    var dataNearDuplicate = 0.0
+    @Option(name: .customLong("data-non-ascii"), help: "Rate of answers with characters outside ASCII (implies --varied).")
+    var dataNonASCII = 0.0
+    @Option(name: .customLong("data-wrong-shape"), help: "Rate of answers with two messages more than the dynamic names (implies --varied; only dynamics that name a length).")
+    var dataWrongShape = 0.0
+    @Option(name: .customLong("data-off-style"), help: "Rate of answers whose first message is a long paragraph, not in the style of the examples (implies --varied).")
+    var dataOffStyle = 0.0
+
+    @Option(name: .customLong("refuse-topic"), help: ArgumentHelp(
+        "Refuse prompts whose topic contains this text with 403 \"flagged by moderation\", as a provider's moderation refuses a subject: those rows fail and the dataset is biased against the topic (`batch report` says so).",
+        valueName: "text"))
+    var refuseTopic: String?
+
     @Option(help: "Seed for fault, latency and content choices.")
     var seed: UInt64 = 0
 
@@ -177,6 +196,12 @@ struct SimulateCommand: AsyncParsableCommand {
         config.batchIdempotency = !batchNoIdempotency
         config.credits = credits
         config.reportCost = !noCost
+        config.dataFaultRates = [
+            .duplicate: dataDuplicate, .nearDuplicate: dataNearDuplicate, .nonASCII: dataNonASCII,
+            .wrongShape: dataWrongShape, .offStyle: dataOffStyle,
+        ].filter { $0.value != 0 }
+        config.refusedTopic = refuseTopic
+        config.variedContent = varied || !config.dataFaultRates.isEmpty
         return config
     }
 

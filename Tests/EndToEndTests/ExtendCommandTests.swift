@@ -12,7 +12,7 @@ struct ExtendCommandTests {
         ((status["ledgers"] as? [[String: Any]])?.first?["planned_rows"] as? Int) ?? -1
     }
 
-    @Test("a finished run of 20 rows extended to 35 and resumed exports 35 rows, each its own prompt's, the first 20 byte for byte as before")
+    @Test("a finished run of 20 rows extended to 35 and resumed exports 35 rows, each its own prompt's, the first 20 byte for byte as before", .timeLimit(.minutes(2)))
     func extendFinishedRun() async throws {
         let dir = try TemporaryDirectory("extend")
         defer { dir.remove() }
@@ -62,12 +62,13 @@ struct ExtendCommandTests {
         let afterBytes = try Data(contentsOf: URL(fileURLWithPath: dir.path("after.jsonl")))
         #expect(afterBytes.prefix(beforeBytes.count) == beforeBytes, "the first 20 lines are byte for byte the export before extending")
         #expect(try RunSupport.servedOK(log).count == 35, "each new row was generated once, no old row again")
+        #expect(RunSupport.int(try await RunSupport.status([ledger]), "attempts") == 35, "no row was sent twice")
         let complete = try await runBatch(["export", "--ledger", ledger, "--output", dir.path("x.jsonl"), "--require-complete"])
         #expect(complete.status == 0, "\(complete.output)")
         await sim.stop()
     }
 
-    @Test("extending is refused while a run writes the ledger, naming its pid; once it stopped, extend and resume finish every row")
+    @Test("extending is refused while a run writes the ledger, naming its pid; once it stopped, extend and resume finish every row", .timeLimit(.minutes(2)))
     func refusedWhileRunning() async throws {
         let dir = try TemporaryDirectory("extend-running")
         defer { dir.remove() }
@@ -94,7 +95,7 @@ struct ExtendCommandTests {
         await sim.stop()
     }
 
-    @Test("each shard's ledger of an array gains only its own new indices; extended alike, the shards resume and export as one run")
+    @Test("each shard's ledger of an array gains only its own new indices; extended alike, the shards resume and export as one run", .timeLimit(.minutes(2)))
     func shards() async throws {
         let dir = try TemporaryDirectory("extend-shards")
         defer { dir.remove() }
@@ -136,7 +137,7 @@ struct ExtendCommandTests {
         await sim.stop()
     }
 
-    @Test("a full disk: exit 7, nothing added, and the ledger still opens")
+    @Test("a full disk: exit 7, nothing added, and the ledger still opens", .timeLimit(.minutes(2)))
     func diskFull() async throws {
         let dir = try TemporaryDirectory("extend-disk-full")
         defer { dir.remove() }

@@ -39,7 +39,8 @@ struct ReadmeTests {
             #expect(result.status == 0, "README block failed (exit \(result.status)):\n\(block)\n--- output ---\n\(result.output)")
         }
         await sim.stop()
-        for file in ["batch-demo/demo.jsonl", "preview.jsonl", "my-recipe/recipe.json", "runs/identity.db", "identity_conversations.jsonl"] {
+        for file in ["batch-demo/demo.jsonl", "batch-demo/demo.report.html", "preview.jsonl", "my-recipe/recipe.json", "runs/identity.db",
+                     "identity_conversations.jsonl", "report.html", "clean.jsonl", "clean.jsonl.rejects.jsonl"] {
             #expect(FileManager.default.fileExists(atPath: dir.path(file)), "\(file) was not made")
         }
     }

@@ -10,11 +10,12 @@ struct SetupTests {
         try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
     }
 
-    @Test("install-deps.sh installs exactly the build's and the HTTPS tests' packages")
+    @Test("install-deps.sh installs exactly the build's, the HTTPS tests' and the metrics tests' packages")
     func packages() throws {
         let script = try Self.file("ops/setup/install-deps.sh")
         let named = Set(script.matches(of: /need\+=\(([a-z0-9.+-]+)\)/).map { String($0.1) })
-        #expect(named == ["libsqlite3-dev", "libcurl4-openssl-dev", "pkg-config", "nginx-light", "openssl", "tinyproxy", "nghttp2-client"])
+        #expect(named == ["libsqlite3-dev", "libcurl4-openssl-dev", "pkg-config", "nginx-light", "openssl", "tinyproxy", "nghttp2-client",
+                          "prometheus"])
         #expect(script.contains("sudo"), "not root: sudo")
     }
 

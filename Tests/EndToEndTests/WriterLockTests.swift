@@ -13,7 +13,9 @@ struct WriterLockTests {
         let ledger = dir.path("run.db")
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir.path("sub"), withIntermediateDirectories: true)
-        let running = try RunSupport.startRun(ledger: ledger, rows: 200, concurrency: 2, simulator: sim)
+        // Enough rows that the run outlives every check below on a loaded machine (about 2.5
+        // minutes at 2 in flight); SIGTERM ends it.
+        let running = try RunSupport.startRun(ledger: ledger, rows: 1_000, concurrency: 2, simulator: sim)
         try await RunSupport.waitUntilDone(ledger)
         try fm.createSymbolicLink(atPath: dir.path("symlink.db"), withDestinationPath: ledger)
         try fm.linkItem(atPath: ledger, toPath: dir.path("hardlink.db"))
@@ -40,13 +42,13 @@ struct WriterLockTests {
         #expect(await running.exitCode() == 143)
         let stopped = try await RunSupport.status([ledger])
         #expect(RunSupport.int(stopped, "in_flight") == 0, "the first run's rows were not taken from it")
-        #expect(RunSupport.int(stopped, "done") + RunSupport.int(stopped, "pending") == 200)
+        #expect(RunSupport.int(stopped, "done") + RunSupport.int(stopped, "pending") == 1_000)
         #expect(RunSupport.int(stopped, "attempts") == RunSupport.int(stopped, "done"), "no row was sent twice")
 
         // Once the first writer is gone, any name works.
-        let resumed = try await runBatch(["resume", "--ledger", dir.path("symlink.db"), "--concurrency", "64"])
+        let resumed = try await runBatch(["resume", "--ledger", dir.path("symlink.db"), "--concurrency", "128"])
         #expect(resumed.status == 0, "\(resumed.output)")
-        #expect(RunSupport.int(try await RunSupport.status([ledger]), "done") == 200)
+        #expect(RunSupport.int(try await RunSupport.status([ledger]), "done") == 1_000)
         await sim.stop()
     }
 }

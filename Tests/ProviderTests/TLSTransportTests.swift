@@ -47,8 +47,9 @@ struct TLSTransportTests {
         #expect(ramped.stats.peakConnecting <= 64, "\(ramped.stats)")
         #expect(ramped.stats.socketsOpened >= 100 && ramped.stats.socketsOpened <= 420, "one connection per request in flight: \(ramped.stats)")
         // The same without the ramp: every handshake starts in the same instant.
+        // (How many of the storm's requests get through depends on the machine's load: on a busy
+        // one, none do, which is the ramp's reason to exist. Only the pile-up is asserted.)
         let storm = try await Self.burst(400, http1: true, connectBurst: 0, label: "storm-h1")
-        #expect(storm.ok == 400)
         #expect(storm.stats.peakConnecting > 64, "without the ramp the handshakes pile up: \(storm.stats)")
     }
 

@@ -8,7 +8,9 @@ public final class BatchProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var exitStatus: Int32?
     private var waiters: [CheckedContinuation<Int32, Never>] = []
+    /// Standard error as read so far (all of it once `stderrDone` is signalled).
     private var stderrData = Data()
+    private var stderrClosed = false
     private let stderrDone = DispatchSemaphore(value: 0)
 
     /// Starts `batch arguments...` in `directory` with extra environment variables.
@@ -31,11 +33,15 @@ public final class BatchProcess: @unchecked Sendable {
         }
         try process.run()
         let handle = stderrPipe.fileHandleForReading
+        // Read as it comes, so that a test can wait for a line while the process runs.
         Thread.detachNewThread { [self] in
-            let data = handle.readDataToEndOfFile()
-            lock.lock()
-            stderrData = data
-            lock.unlock()
+            while true {
+                let chunk = handle.availableData
+                lock.lock()
+                if chunk.isEmpty { stderrClosed = true } else { stderrData.append(chunk) }
+                lock.unlock()
+                if chunk.isEmpty { break }
+            }
             stderrDone.signal()
         }
     }
@@ -71,6 +77,20 @@ public final class BatchProcess: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: stderrData, as: UTF8.self)
+    }
+
+    /// Waits until a line of standard error gives `match` a value (checked every 20 ms), while
+    /// the process runs; fails after `seconds`, or once standard error closed without one.
+    public func waitForStandardError<T>(seconds: Double = 60, _ match: (Substring) -> T?) async throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let (text, closed) = lock.withLock { (String(decoding: stderrData, as: UTF8.self), stderrClosed) }
+            for line in text.split(separator: "\n") { if let found = match(line) { return found } }
+            guard !closed, Date() < deadline else {
+                throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "no such line on standard error \(closed ? "before it closed" : "in \(seconds) s"):\n\(text)"])
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Reads standard output up to the next newline (blocking reads on a background thread).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # batch vs. nanochat's seed generator, side by side, against `batch simulate` on this machine.
 #
-# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f,g,h] [SEED_SCRIPT_PATH]
+# Usage: ops/bench/compare.sh [--quick] [--skip-build | --binary PATH] [--no-seed] [--only a,b,c,d,e,f,g,h,i] [SEED_SCRIPT_PATH]
 #   SEED_SCRIPT_PATH defaults to ../shared/seed/gen_synthetic_data.py (relative to the repo root);
 #   when it is absent the seed side is skipped with a message.
 #   --quick       a few hundred rows per workload (CI); exits non-zero only on a gross regression:
@@ -30,13 +30,15 @@
 #       batch --concurrency auto next to fixed 16 and 512 (rows/s as % of the capacity's 160/s,
 #       median latency against the service time, timeouts); the capacity halving mid-run (time
 #       until the window follows); a plain --latency-ms 300 server (time to grow to the maximum).
+#   (i) `batch report` of a run with transport faults and flaws of the data (quick 5,000 rows,
+#       full 100,000): seconds, CPU, peak RSS, size; its done rows against `status --json`.
 # Each tool runs under /usr/bin/time -v against a fresh simulator on a free port.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f,g,h" SEED="" BIN="" NOSEED=0
+QUICK=0 BUILD=1 ONLY="a,b,c,d,e,f,g,h,i" SEED="" BIN="" NOSEED=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
         --no-seed) NOSEED=1 ;;
         --binary) BIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); BUILD=0; shift ;;
         --only) ONLY=$2; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 64 ;;
         *) SEED=$1 ;;
     esac
@@ -225,11 +227,11 @@ echo "binary: $BIN ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)); simul
 echo "seed: ${SEED:-skipped}"
 
 if [ $QUICK = 1 ]; then
-    A_ROWS=320 B_ROWS=4096 C_ROWS=200 D_SECONDS=30 E_SMALL=2000 E_LARGE=10000 F_ROWS=20000 F_DONE=18000
+    A_ROWS=320 B_ROWS=4096 C_ROWS=200 D_SECONDS=30 E_SMALL=2000 E_LARGE=10000 F_ROWS=20000 F_DONE=18000 I_ROWS=5000
     G_SPECS=${G_SPECS:-"h2:256:2048"}
     H_ROWS=1600 H_SPECS="auto:1024" H_DROP_ROWS=0 H_GROW_ROWS=0
 else
-    A_ROWS=2000 B_ROWS=20000 C_ROWS=1000 D_SECONDS=180 E_SMALL=10000 E_LARGE=100000 F_ROWS=1000000 F_DONE=900000
+    A_ROWS=2000 B_ROWS=20000 C_ROWS=1000 D_SECONDS=180 E_SMALL=10000 E_LARGE=100000 F_ROWS=1000000 F_DONE=900000 I_ROWS=100000
     G_SPECS=${G_SPECS:-"h2:256:10240 h2:1024:20480 h1:256:10240 h1:1024:20480 h2:1024:10240 h2:1024:102400"}
     H_ROWS=9600 H_SPECS="auto:1024 16 512" H_DROP_ROWS=9600 H_GROW_ROWS=20480
 fi
@@ -538,6 +540,37 @@ if want h; then
         echo "- reached 1,024 in flight ${reached:+after }${reached:-never}${reached:+ s}; rows/s after 10 s: $late_rps (ideal 3,413); median latency $median ms; lost $((H_GROW_ROWS - UNIQUE)), duplicated $DUP"
         echo "- window log: $(echo "$wlog" | cut -c1-300)"
         check_loss "(h) grow"
+    fi
+fi
+
+# (i) ------------------------------------------------------------------------------------------
+if want i; then
+    echo
+    echo "### (i) batch report of a $I_ROWS-row run with faults: seconds and peak RSS"
+    echo
+    # Varied answers with flaws of the data (so every quality check has work), transport faults
+    # (so every chart of the run has data), no latency: the run is only there to fill a ledger.
+    start_sim i-build --latency-ms 0 --varied --data-duplicate 0.01 --data-near-duplicate 0.01 --data-wrong-shape 0.02 \
+        --data-non-ascii 0.01 --data-off-style 0.01 --fail-429 0.01 --retry-after 0 --fail-500 0.02 --fail-malformed 0.01
+    run_batch i-build "$I_ROWS" 256 --backoff-base 0.01 --backoff-cap 0.1
+    injected=$(sim_stats)
+    stop_sim
+    echo "ledger filled by a real run in ${WALL} s: $SUMMARY; $(du -m "$WORK/i-build.db" | cut -f1) MB"
+    timed i-report "$BIN" report --ledger "$WORK/i-build.db" --output "$WORK/i-report.html"
+    done_report=$(sed -n 's/.*data-key="done">\([0-9]*\)<.*/\1/p' "$WORK/i-report.html" | head -1)
+    done_status=$(sim_field "$("$BIN" status --ledger "$WORK/i-build.db" --json 2>/dev/null)" done)
+    echo
+    echo "| measure | value | target |"
+    echo "|---|---:|---|"
+    echo "| report: wall s | $WALL | < 10 at 100,000 rows |"
+    echo "| report: CPU s / peak RSS MB | $CPU / $RSS_MB | |"
+    echo "| report: size KB | $(( $(wc -c <"$WORK/i-report.html") / 1024 )) | |"
+    echo "| done rows: report / status | ${done_report:-none} / $done_status | equal |"
+    echo
+    echo "- $(tail -1 "$WORK/i-report.err")"
+    echo "- injected by the simulator: $(sim_field "$injected" data_faults)"
+    if [ $QUICK = 1 ] && { [ $RC != 0 ] || [ "${done_report:-x}" != "$done_status" ]; }; then
+        fail_gross "(i): report exited $RC or its done rows (${done_report:-none}) differ from status ($done_status)"
     fi
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages batch builds and tests with, when missing, on Debian/Ubuntu:
 # SQLite and libcurl headers with pkg-config (the build), nginx, openssl, tinyproxy and h2load
-# (the HTTPS tests and benchmark). Uses sudo when not root. `make demo`, `make test` and
+# (the HTTPS tests and benchmark), Prometheus (the --metrics-listen tests). Uses sudo when not root. `make demo`, `make test` and
 # `make install` call it; it does nothing when everything is there.
 set -euo pipefail
 
@@ -20,6 +20,12 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || need+=(tinyproxy)
 command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+# promtool checks the text --metrics-listen serves (the tests fail in CI without it), and
+# ops/metrics/prometheus-scrape.sh runs a real Prometheus server against a run. Debian ships both
+# in one package of about 96 MB installed (19 MB download); its recommended node exporter is left
+# out. Where systemd runs, Debian also starts its own Prometheus service on port 9090
+# (`systemctl disable --now prometheus` stops it); the tests and the script start their own.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

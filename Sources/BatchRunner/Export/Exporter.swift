@@ -22,6 +22,9 @@ public struct ExportReport: Sendable {
     public var plannedRows: Int64 = 0
     /// False when nothing was written (`requireComplete` and the run is not complete).
     public var written = false
+    /// Rows left out by `drop`, and how many failed each dropped check.
+    public var dropped = 0
+    public var droppedBy: [QualityCheck: Int] = [:]
 
     /// Every planned index is done and every shard's ledger was given.
     public var isComplete: Bool { unfinished == 0 && missingShards.isEmpty }
@@ -35,9 +38,14 @@ public struct ExportReport: Sendable {
 /// regular file is replaced atomically, the output and the metadata together or neither; a pipe,
 /// a device or `-` (standard output) is written through as rows are read. A ledger, or any of its
 /// files, is never a destination. With `requireComplete`, an incomplete run writes nothing.
+///
+/// With `drop`, rows failing any of those quality checks (`QualityAnalysis`, one read of the
+/// done rows before the export's own) are left out and written to `rejects`, one
+/// `{"index", "reasons", "messages"}` object per line, committed with the output.
 public enum Exporter {
     public static func export(
-        ledgers paths: [String], output: String, metadata: String?, format: ExportFormat, requireComplete: Bool = false
+        ledgers paths: [String], output: String, metadata: String?, format: ExportFormat, requireComplete: Bool = false,
+        drop: Set<QualityCheck> = [], rejects: String? = nil, nearDuplicateThreshold: Double = 0.8
     ) throws -> ExportReport {
         guard !paths.isEmpty else { throw RunSetupError("give at least one --ledger") }
         let readers = try paths.map { try LedgerReader(path: $0) }
@@ -51,29 +59,41 @@ public enum Exporter {
         if let metadataDestination, metadataDestination.sameTarget(as: outputDestination) {
             throw RunSetupError("--metadata \(metadataDestination.path) and --output \(output) are the same file; give two different files")
         }
+        var flagged: [Int64: [QualityCheck]] = [:]
+        var rejectsDestination: ExportDestination?
+        if !drop.isEmpty {
+            guard let rejects else { throw RunSetupError("--drop needs a file for the rejected rows: give --rejects FILE") }
+            let destination = try ExportDestination.resolve(rejects, flag: "--rejects", ledgers: family)
+            if destination.sameTarget(as: outputDestination) || metadataDestination.map(destination.sameTarget) == true {
+                throw RunSetupError("--rejects \(rejects) is the same file as --output or --metadata; give another file")
+            }
+            rejectsDestination = destination
+            let recipe = try RunSetup.recipe(of: try readers[0].run(), ledgerPath: paths[0])
+            flagged = try QualityAnalysis.analyse(
+                readers: readers, recipe: recipe, nearDuplicateThreshold: nearDuplicateThreshold, collectFlags: true).flagged
+        }
         let out = try ExportFile(outputDestination)
         let meta = try metadataDestination.map { try ExportFile($0) }
-        let cursors = try readers.map { try $0.doneRows() }
-        var heads = try cursors.map { try $0.next() }
+        let rejected = try rejectsDestination.map { try ExportFile($0) }
+        var rows = try DoneRowMerge(readers)
         var line: [UInt8] = []
         line.reserveCapacity(16 << 10)
-        while true {
-            // The smallest index among the cursors' current rows (a handful of ledgers: a scan is enough).
-            var best: Int?
-            for (i, head) in heads.enumerated() {
-                guard let head else { continue }
-                if let b = best, let current = heads[b], current.index <= head.index {
-                    if current.index == head.index {
-                        throw RunSetupError("index \(head.index) is done in both \(paths[b]) and \(paths[i]); export each run once")
-                    }
-                    continue
-                }
-                best = i
-            }
-            guard let b = best, let row = heads[b] else { break }
-            heads[b] = try cursors[b].next()
-
+        while let row = try rows.next() {
             line.removeAll(keepingCapacity: true)
+            if let rejected, let checks = flagged[row.index]?.filter(drop.contains), !checks.isEmpty {
+                report.dropped += 1
+                for check in checks { report.droppedBy[check, default: 0] += 1 }
+                line.append(contentsOf: #"{"index": \#(row.index), "reasons": ["#.utf8)
+                for (n, check) in checks.enumerated() {
+                    if n > 0 { line.append(contentsOf: ", ".utf8) }
+                    JSONLine.appendString(check.rawValue, to: &line)
+                }
+                line.append(contentsOf: #"], "messages": "#.utf8)
+                line.append(contentsOf: row.result.line.utf8)
+                line.append(contentsOf: "}\n".utf8)
+                try rejected.write(line)
+                continue
+            }
             switch format {
             case .messages:
                 line.append(contentsOf: row.result.line.utf8)
@@ -93,13 +113,13 @@ public enum Exporter {
             if let meta { try meta.write(metadataLine(row)) }
             report.rows += 1
         }
-        try ExportFile.commit([meta, out].compactMap { $0 })
+        try ExportFile.commit([rejected, meta, out].compactMap { $0 })
         report.written = true
         return report
     }
 
     /// Refuses ledgers of different runs; counts what is unfinished and which shards are missing.
-    private static func checkSameRun(_ readers: [LedgerReader]) throws -> ExportReport {
+    static func checkSameRun(_ readers: [LedgerReader]) throws -> ExportReport {
         var report = ExportReport()
         let first = try readers[0].run()
         report.plannedRows = first.plannedRows

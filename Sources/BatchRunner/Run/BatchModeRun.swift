@@ -27,6 +27,8 @@ public final class BatchModeRun: @unchecked Sendable {
     private let logger: Logger
     private let runID: String
     private let onProgress: @Sendable (String) -> Void
+    /// Hears of every collected answer (without latency) and of the rows after each pass.
+    private let observer: (any RunObserver)?
     private let inbox = EventInbox()
     public let control: RunControl
 
@@ -57,7 +59,7 @@ public final class BatchModeRun: @unchecked Sendable {
     public init(
         ledger: Ledger, recipe: Recipe, api: BatchAPIClient, settings: RunSettings, runID: String,
         clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"), draining: Bool = false,
-        hedgeAtMs: Int64? = nil, onProgress: @escaping @Sendable (String) -> Void = { _ in }
+        hedgeAtMs: Int64? = nil, observer: (any RunObserver)? = nil, onProgress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.draining = draining
         self.hedgeAtMs = hedgeAtMs
@@ -69,6 +71,7 @@ public final class BatchModeRun: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         self.onProgress = onProgress
+        self.observer = observer
         self.control = RunControl(inbox: inbox)
         let bytesPerRow = recipe.requestBody(for: recipe.draw(index: 0)).count + 512  // the line's envelope, and longer draws
         let cap = min(api.kind == .openrouter ? 5_000 : 50_000, max(1, Self.maxBatchBytes / bytesPerRow))
@@ -109,6 +112,7 @@ public final class BatchModeRun: @unchecked Sendable {
                 open.append(submission)
             }
             let counts = try ledger.counts()
+            observer?.batchesProgressed(counts: counts, batchesOpen: open.count)
             if clock.nowMs() >= lastReport + 2_000 || open.isEmpty {
                 lastReport = clock.nowMs()
                 onProgress("\(counts.done)/\(counts.total) done, \(counts.failed) failed, \(counts.pending) pending, \(open.count) batches open")
@@ -296,6 +300,17 @@ public final class BatchModeRun: @unchecked Sendable {
             }
         }
         try ledger.collect(submission.id, transitions, status: batch.status, cost: cost, onlineCost: onlineCost, nowMs: now)
+        if let observer {
+            // Once written: each answer as an attempt, without latency (a batch's turnaround is none).
+            for transition in transitions {
+                switch transition {
+                case .complete(_, _, let attempt): observer.attemptEnded(EndedAttempt(.done, attempt, latencyMs: nil))
+                case .retry(_, _, let attempt): observer.attemptEnded(EndedAttempt(.retry, attempt, latencyMs: nil))
+                case .fail(_, let attempt): observer.attemptEnded(EndedAttempt(.failed, attempt, latencyMs: nil))
+                default: break
+                }
+            }
+        }
         nextCallMs[submission.id] = nil
         let done = transitions.filter { if case .complete = $0 { true } else { false } }.count
         logger.info("batch \(batch.id) \(batch.status): \(done) of \(submission.rows) rows done, \(submission.rows - done) to go again or failed")

@@ -15,7 +15,8 @@ import Recipe
 /// them is the costly part), so a burst of answers does not hold up the next requests. (Under
 /// `--max-cost` it judges first: each answer's cost must count before more requests go out.)
 /// Outcomes that arrive together are written in one transaction. Everything it does with time
-/// goes through the injected `RunClock`, and jitter through a seeded generator.
+/// goes through the injected `RunClock`, and jitter through a seeded generator. A `RunObserver`
+/// (live metrics) hears of every ended attempt and gets a progress snapshot every second.
 public final class BatchRun {
     public let settings: RunSettings
     /// Lets signal handlers (or tests) ask the run to stop.
@@ -32,6 +33,11 @@ public final class BatchRun {
     private let backoff: Backoff
     private let progressIntervalMs: Int64
     private let onProgress: @Sendable (RunProgress) -> Void
+    private let observer: (any RunObserver)?
+    /// How often the observer gets a snapshot while the run goes on (the display's interval is
+    /// `progressIntervalMs`, 10 s when standard error is not a terminal).
+    public static let observerIntervalMs: Int64 = 1_000
+    private var lastObservedMs: Int64 = .min
 
     // Loop state.
     private var window: CongestionWindow
@@ -93,7 +99,8 @@ public final class BatchRun {
     public init(
         ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings, pilotRows: Int? = nil,
         clock: any RunClock = SystemRunClock(), logger: Logger = Logger(label: "batch.run"),
-        progressIntervalMs: Int64 = 2_000, onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
+        progressIntervalMs: Int64 = 2_000, observer: (any RunObserver)? = nil,
+        onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) {
         self.ledger = ledger
         self.recipe = recipe
@@ -104,6 +111,7 @@ public final class BatchRun {
         self.logger = logger
         self.progressIntervalMs = progressIntervalMs
         self.onProgress = onProgress
+        self.observer = observer
         self.owner = "pid \(getpid()) at \(clock.nowMs())"
         self.random = SeededRandom(seed: settings.seed ?? UInt64.random(in: 0...UInt64.max))
         self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
@@ -167,6 +175,7 @@ public final class BatchRun {
             if inFlight.isEmpty && unwritten.isEmpty && (stopping || noWorkLeft) { break }
             if let grace = graceDeadlineMs, !hardStop { wake(at: grace) }
             wake(at: lastProgressMs + progressIntervalMs)
+            if observer != nil { wake(at: lastObservedMs + Self.observerIntervalMs) }
             // Events that arrived during this pass are handled at once; only an idle loop sleeps.
             guard inbox.isEmpty else { continue }
             armTimer()
@@ -362,29 +371,35 @@ public final class BatchRun {
                 released += 1
                 transitions.append(.release(row, startedAtMs: one.startedAtMs))
                 noWorkLeft = false
+                observer?.attemptEnded(.abandoned(latencyMs: nil))  // cut off: no latency of the provider's
                 continue
             }
             let attempt = verdict.attempt
             usage.add(attempt)
             settleTokens(attempt, estimate: one.estimatedTokens, now: now)
+            let latencyMs = one.endedAtMs - one.startedAtMs
             switch verdict {
             case let .done(result, attempt):
                 transitions.append(.complete(row.index, result, attempt))
                 counts.done += 1
                 finished += 1
                 window.succeeded()
-                adaptive?.succeeded(latencyMs: one.endedAtMs - one.startedAtMs, nowMs: now, inFlight: inFlight.count + 1)
+                adaptive?.succeeded(latencyMs: latencyMs, nowMs: now, inFlight: inFlight.count + 1)
                 _ = breaker.record(failureKind: nil)
+                observer?.attemptEnded(EndedAttempt(.done, attempt, latencyMs: latencyMs))
             case let .retry(attempt, waitMs, rateLimit):
                 var delay = waitMs ?? backoff.delayMs(afterFailedAttempts: attempt.attempt, using: &random)
                 congestion(attempt, rateLimited: rateLimit, now: now)
+                var pausedRun = false
                 if rateLimit {
                     delay = max(delay, 1_000)
-                    window.rateLimited(nowMs: now, waitMs: delay)
+                    let wasPaused = window.isPaused(nowMs: now)
+                    pausedRun = window.rateLimited(nowMs: now, waitMs: delay) && !wasPaused
                 } else {
                     window.answered()
                     trip(attempt)
                 }
+                observer?.attemptEnded(EndedAttempt(.retry, attempt, latencyMs: latencyMs, pausedRun: pausedRun))
                 transitions.append(.retry(row.index, atMs: now + delay, attempt))
                 counts.pending += 1
                 // Judged after this pass's claim: the ledger has not seen the row come back yet.
@@ -396,6 +411,7 @@ public final class BatchRun {
                 finished += 1
                 window.answered()
                 trip(attempt)
+                observer?.attemptEnded(EndedAttempt(.failed, attempt, latencyMs: latencyMs))
             case let .abort(attempt, message):
                 transitions.append(.release(row, startedAtMs: attempt.startedAtMs))
                 counts.pending += 1
@@ -403,6 +419,8 @@ public final class BatchRun {
                 noWorkLeft = false
                 if case .aborted = stopReason {} else { stop(.aborted(message: message)) }
                 hardStop = true
+                // Recorded as abandoned, as the ledger records it: without usage.
+                observer?.attemptEnded(.abandoned(latencyMs: latencyMs))
             }
         }
         if !transitions.isEmpty {
@@ -496,21 +514,32 @@ public final class BatchRun {
         })
     }
 
+    /// Hands a snapshot to the display every `progressIntervalMs` and to the observer every
+    /// `observerIntervalMs`; both get the final one (`force`).
     private func report(now: Int64, force: Bool) {
-        guard force || now >= lastProgressMs + progressIntervalMs else { return }
-        lastProgressMs = now
+        let display = force || now >= lastProgressMs + progressIntervalMs
+        let observe = observer != nil && (force || now >= lastObservedMs + Self.observerIntervalMs)
+        guard display || observe else { return }
         recentFinishes.removeAll { $0.ms < now - 60_000 }
         let windowStart = max(startedMs, now - 60_000)
         let span = Double(max(now - windowStart, 1)) / 1_000
         let rate = Double(recentFinishes.reduce(0) { $0 + $1.count }) / span
         let remaining = Double(counts.pending + counts.inFlight)
-        onProgress(RunProgress(
+        let progress = RunProgress(
             counts: counts, elapsedMs: now - startedMs, rowsPerSecond: rate,
             etaSeconds: rate > 0 ? remaining / rate : nil, usage: usage,
             projectedCost: counts.done > 0 ? usage.cost + remaining * usage.cost / Double(counts.done) : nil,
             window: effectiveWindow,
             windowReason: windowReason, adaptive: adaptive != nil,
-            paused: window.isPaused(nowMs: now), requestsSent: requestsSent))
+            paused: window.isPaused(nowMs: now), requestsSent: requestsSent)
+        if display {
+            lastProgressMs = now
+            onProgress(progress)
+        }
+        if observe {
+            lastObservedMs = now
+            observer?.progressed(progress)
+        }
     }
 }
 

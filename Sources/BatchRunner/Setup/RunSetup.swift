@@ -37,15 +37,20 @@ public enum RunSetup {
     public static func open(ledgerPath: String, durability: Durability) throws -> (Ledger, Recipe, StoredRunConfig, RunRecord) {
         let ledger = try Ledger(openForWriting: ledgerPath, durability: durability)
         let run = try ledger.run()
+        let recipe = try recipe(of: run, ledgerPath: ledgerPath)
+        let config = try StoredRunConfig.decode(run.config, ledger: ledgerPath)
+        return (ledger, recipe, config, run)
+    }
+
+    /// The recipe a run was planned with, rebuilt from the snapshot its ledger stores.
+    public static func recipe(of run: RunRecord, ledgerPath: String) throws -> Recipe {
         let snapshot: RecipeSnapshot
         do {
             snapshot = try JSONDecoder().decode(RecipeSnapshot.self, from: Data(run.recipeSnapshot.utf8))
         } catch {
             throw RunSetupError("the recipe snapshot stored in \(ledgerPath) cannot be read; the ledger may be damaged")
         }
-        let recipe = try Recipe(snapshot: snapshot)
-        let config = try StoredRunConfig.decode(run.config, ledger: ledgerPath)
-        return (ledger, recipe, config, run)
+        return try Recipe(snapshot: snapshot)
     }
 
     /// A chat client for `settings` over a new libcurl transport. The API key comes from the

@@ -21,9 +21,12 @@ enum RunDriver {
     ///   - connection: the client and transport to use (and leave open), when the caller made them.
     ///   - account: what the provider said of the account before the run (`AccountGate`); after
     ///     the pilot, a projection above what is left stops the run unless `ignoreCredits`.
+    ///   - observer: `--metrics-listen`'s metrics, fed by every run this drives (the pilot, the
+    ///     rest, a `--finish-online-after` hedge).
     static func drive(
         ledger: Ledger, recipe: Recipe, settings: RunSettings, pilot: Int? = nil, proceed: Bool = false,
-        account: AccountStatus? = nil, ignoreCredits: Bool = false, connection: (ChatClient, CurlTransport)? = nil
+        account: AccountStatus? = nil, ignoreCredits: Bool = false, connection: (ChatClient, CurlTransport)? = nil,
+        observer: (any RunObserver)? = nil
     ) async throws {
         // The caller's connection when it has one (it asked the account on it), else a new one.
         let (client, transport) = try connection ?? RunSetup.client(settings: settings, recipe: recipe)
@@ -38,7 +41,7 @@ enum RunDriver {
             let record = try ledger.run()
             let run = BatchModeRun(
                 ledger: ledger, recipe: recipe, api: api, settings: settings, runID: record.runID,
-                hedgeAtMs: settings.finishOnlineAfterMs.map { record.createdAtMs + $0 },
+                hedgeAtMs: settings.finishOnlineAfterMs.map { record.createdAtMs + $0 }, observer: observer,
                 onProgress: { line in if interactive { Terminal.status(line) } else { Terminal.error(line) } })
             let trap = SignalTrap(run.control)
             let summary = try await run.run()
@@ -49,10 +52,10 @@ enum RunDriver {
             Terminal.error("batch: --finish-online-after: \(summary.counts.pending) rows go online now")
             var online = settings
             online.mode = nil
-            return try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: online, pilot: nil), ledger: ledger)
+            return try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: online, pilot: nil, observer: observer), ledger: ledger)
         }
         if let pilot {
-            let summary = try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: pilot)
+            let summary = try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: pilot, observer: observer)
             guard case .pilotFinished = summary.reason else { return try finish(summary, ledger: ledger) }
             let reader = try LedgerReader(path: ledger.path)
             let projection = try reader.snapshot { try PilotProjection.read(ledger: $0, settings: settings) }
@@ -70,14 +73,16 @@ enum RunDriver {
             }
             Terminal.error(proceed ? "pilot done; going on (--yes)" : "pilot done; going on: the projection is within --max-cost")
         }
-        try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: nil), ledger: ledger)
+        try finish(try await runOnce(ledger: ledger, recipe: recipe, client: client, settings: settings, pilot: nil, observer: observer), ledger: ledger)
     }
 
-    private static func runOnce(ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings, pilot: Int?) async throws -> RunSummary {
+    private static func runOnce(
+        ledger: Ledger, recipe: Recipe, client: ChatClient, settings: RunSettings, pilot: Int?, observer: (any RunObserver)?
+    ) async throws -> RunSummary {
         let interactive = Terminal.isInteractive
         let run = BatchRun(
             ledger: ledger, recipe: recipe, client: client, settings: settings, pilotRows: pilot,
-            progressIntervalMs: interactive ? 500 : 10_000,
+            progressIntervalMs: interactive ? 500 : 10_000, observer: observer,
             onProgress: { progress in
                 let line = ProgressLine.format(progress)
                 if interactive { Terminal.status(line) } else { Terminal.error(line) }

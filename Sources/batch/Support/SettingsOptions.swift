@@ -4,8 +4,9 @@ import BatchRunner
 import Ledger
 import Provider
 
-/// Limits and endpoint flags shared by run, resume, retry and demo. On resume and retry, only
-/// the flags given override what the ledger stored.
+/// Limits and endpoint flags shared by run, resume, retry and cancel-batches. On resume and
+/// retry, only the flags given override what the ledger stored. `--metrics-listen` is this
+/// process's alone and never stored.
 struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
@@ -44,6 +45,9 @@ struct SettingsOptions: ParsableArguments {
         valueName: "seconds")) var finishOnlineAfter: Double?
     @Flag(help: "Start even when the provider says the key or account has too little left for the run (checked before anything is planned or sent, and again after a --pilot). Not stored.")
     var ignoreCredits = false
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
+        "Serve live Prometheus metrics at http://ADDR:PORT/metrics for as long as this process runs: rows by state, requests by outcome, errors by kind, request latency, tokens, cost, the concurrency window and rate-limit pauses (names start with batch_). E.g. 127.0.0.1:9464 (this machine only), 0.0.0.0:9464 (every interface), [::1]:9464; port 0 picks a free one, printed at start. Not stored.",
+        valueName: "ADDR:PORT")) var metricsListen: String?
 
     func validate() throws {
         if let concurrency, concurrency.limit < 1 || concurrency.limit > 4_096 {
@@ -66,6 +70,9 @@ struct SettingsOptions: ParsableArguments {
         if let finishOnlineAfter, finishOnlineAfter < 0 { throw ValidationError("--finish-online-after must not be negative") }
         if let pollInterval, pollInterval < 0.05 { throw ValidationError("--poll-interval must be at least 0.05 seconds") }
         if http11 && noHttp11 { throw ValidationError("--http1.1 and --no-http1.1 contradict each other; give one") }
+        if let metricsListen, MetricsAddress(metricsListen) == nil {
+            throw ValidationError("--metrics-listen takes ADDR:PORT, like 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464 (port 0 picks a free one); \(metricsListen) is not one")
+        }
     }
 
     func apply(to settings: inout RunSettings) {

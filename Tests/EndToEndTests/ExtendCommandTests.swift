@@ -41,12 +41,14 @@ struct ExtendCommandTests {
         let partial = try await RunSupport.export([ledger], in: dir, name: "partial")
         #expect(partial.lines == before.lines && partial.indices == before.indices)
 
-        // A total not above the plan is a usage error and changes nothing.
+        // A total not above the plan, or over what one ledger plans, is a usage error and changes nothing.
         for total in ["35", "15"] {
             let refused = try await runBatch(["extend", "--ledger", ledger, "--num", total])
             #expect(refused.status == 64, "\(refused.output)")
             #expect(refused.stderr.contains("it already plans 35 rows, and --num is the new total"), "\(refused.stderr)")
         }
+        let tooLarge = try await runBatch(["extend", "--ledger", ledger, "--num", "20000000"])
+        #expect(tooLarge.status == 64 && tooLarge.stderr.contains("the limit is 10000000 per ledger"), "\(tooLarge.output)")
         #expect(RunSupport.int(try await RunSupport.status([ledger]), "total") == 35)
 
         let resumed = try await runBatch(["resume", "--ledger", ledger])

@@ -17,4 +17,24 @@ public struct IndexProgression: Sequence, Sendable, Equatable {
     public var underestimatedCount: Int { start >= end ? 0 : Int((end - start - 1) / step + 1) }
 
     public func makeIterator() -> StrideToIterator<Int64> { stride(from: start, to: end, by: Int(step)).makeIterator() }
+
+    /// The same progression without its indices below `bound`: what extending a plan of
+    /// `0..<bound` to `0..<end` adds.
+    public func starting(atLeast bound: Int64) -> IndexProgression {
+        guard bound > start else { return self }
+        let empty = IndexProgression(from: end, to: end, by: step)
+        let (gap, overflow) = bound.subtractingReportingOverflow(start)
+        guard !overflow, bound < end else { return empty }
+        let (span, overflow2) = ((gap - 1) / step + 1).multipliedReportingOverflow(by: step)
+        let (first, overflow3) = start.addingReportingOverflow(span)
+        return overflow2 || overflow3 ? empty : IndexProgression(from: first, to: end, by: step)
+    }
+}
+
+/// The indices shard K of N owns over `0..<num`: every N-th index from K, so shards stay
+/// balanced and interleaved (export merges them back into global order). All of `0..<num`
+/// without a shard.
+public func shardIndices(num: Int64, shard: Shard?) -> IndexProgression {
+    guard let shard else { return IndexProgression(from: 0, to: num) }
+    return IndexProgression(from: Int64(shard.index), to: num, by: Int64(shard.count))
 }

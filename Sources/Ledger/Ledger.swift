@@ -167,8 +167,9 @@ public final class Ledger: @unchecked Sendable {
         try s.run(doing: "writing the run record")
     }
 
+    /// Plans `indices` as pending rows (ones already planned are left alone); returns how many were added.
     @discardableResult
-    private static func insertItems(_ db: Connection, _ indices: some Sequence<Int64>, nowMs: Int64) throws(LedgerError) -> Int {
+    static func insertItems(_ db: Connection, _ indices: some Sequence<Int64>, nowMs: Int64) throws(LedgerError) -> Int {
         if let range = indices as? Range<Int64> {
             return try insertProgression(db, from: range.lowerBound, to: range.upperBound, by: 1, nowMs: nowMs)
         }
@@ -234,23 +235,6 @@ public final class Ledger: @unchecked Sendable {
         mutex.lock()
         defer { mutex.unlock() }
         return try body()
-    }
-
-    // MARK: Planning
-
-    /// Plans more indices (ones already planned are left alone) and raises `planned_rows` to at least `plannedRows`.
-    /// Returns how many rows were added.
-    @discardableResult
-    public func extend(indices: some Sequence<Int64>, plannedRows: Int64, nowMs: Int64) throws(LedgerError) -> Int {
-        try locked { () throws(LedgerError) in
-            try db.transaction(doing: "extending the run") { () throws(LedgerError) in
-                let added = try Ledger.insertItems(db, indices, nowMs: nowMs)
-                let s = try db.statement("UPDATE run SET planned_rows = MAX(planned_rows, ?) WHERE id = 1")
-                s.bind(1, plannedRows)
-                try s.run(doing: "extending the run")
-                return added
-            }
-        }
     }
 
     // MARK: Transitions

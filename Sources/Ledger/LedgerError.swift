@@ -23,6 +23,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let io = Code("io")
         /// The disk holding the ledger is full. The transaction was rolled back: the ledger is intact.
         public static let diskFull = Code("disk_full")
+        /// A change to the plan that the ledger refuses (for example extending a run to no more rows than it plans).
+        public static let invalidPlan = Code("invalid_plan")
         /// A state transition that the ledger's rules forbid (for example completing a row that is not in flight).
         public static let invalidTransition = Code("invalid_transition")
         /// Any other SQLite failure.

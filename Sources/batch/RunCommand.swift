@@ -35,10 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
 
     func validate() throws {
-        guard num >= 1 else { throw ValidationError("--num must be at least 1") }
+        try validateNum(num)
         if let pilot, pilot < 1 { throw ValidationError("--pilot must be at least 1 row") }
         if yes && pilot == nil { throw ValidationError("--yes confirms going on after a --pilot; give --pilot K too") }
-        guard UInt64(num) - 1 <= Recipe.maximumIndex else { throw ValidationError("--num is too large") }
     }
 
     func run() async throws {
@@ -152,9 +151,15 @@ func createFolder(of ledgerPath: String) throws {
     }
 }
 
-/// Opening an existing run for resume and retry.
+/// `--num N` of run and extend: indices `0..<N`, each within what a recipe can sample.
+func validateNum(_ num: Int64) throws {
+    guard num >= 1 else { throw ValidationError("--num must be at least 1") }
+    guard UInt64(num) - 1 <= Recipe.maximumIndex else { throw ValidationError("--num is too large") }
+}
+
+/// Opening an existing run for resume, retry and extend.
 enum ContinueRun {
-    static func open(ledger: String, shard: String?, durability: Durability, overrides: SettingsOptions) throws -> (Ledger, Recipe, RunSettings) {
+    static func open(ledger: String, shard: String?, durability: Durability, overrides: SettingsOptions?) throws -> (Ledger, Recipe, RunSettings) {
         let expected = try shardFromFlagOrSlurm(shard)
         let path = try resolveLedgerPath(ledger, shard: expected)
         let (handle, recipe, stored, run) = try RunSetup.open(ledgerPath: path, durability: durability)
@@ -162,7 +167,10 @@ enum ContinueRun {
             throw ValidationError("\(path) holds shard \(run.shard?.description ?? "none (unsharded)"), not \(expected); point --ledger at shard \(expected)'s ledger")
         }
         var settings = stored.settings
-        overrides.apply(to: &settings)
+        // The whole array's rows, for each shard's share of its limits: the stored --num until
+        // `batch extend` raised the plan.
+        settings.array?.num = run.plannedRows
+        overrides?.apply(to: &settings)
         return (handle, recipe, settings)
     }
 }

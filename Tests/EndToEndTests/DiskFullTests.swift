@@ -11,13 +11,8 @@ struct DiskFullTests {
     func diskFull() async throws {
         let dir = try TemporaryDirectory("disk-full")
         defer { dir.remove() }
-        let disk = dir.path("disk")
-        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        guard RunSupport.shell("mount -t tmpfs -o size=2m tmpfs '\(disk)'") else {
-            print("DiskFullTests: skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
-            return
-        }
-        defer { _ = RunSupport.shell("umount '\(disk)'") }
+        guard let disk = try RunSupport.smallDisk(at: dir.path("disk"), for: "DiskFullTests") else { return }
+        defer { RunSupport.unmount(disk) }
         let sim = try await SimulatorProcess([])
         let run = ["run", "--recipe", RunSupport.recipePath, "--base-url", sim.baseURL] + RunSupport.fastRetries
 

@@ -142,10 +142,7 @@ struct RunCommandTests {
         let args = ["run", "--ledger", ledger, "--recipe", RunSupport.recipePath, "--num", "200", "--concurrency", "2",
                     "--base-url", sim.baseURL] + RunSupport.fastRetries
         let running = try BatchProcess(args)
-        try await waitUntil {
-            guard FileManager.default.fileExists(atPath: ledger), let status = try? await RunSupport.status([ledger]) else { return false }
-            return RunSupport.int(status, "done") > 0
-        }
+        try await RunSupport.waitUntilDone(ledger)
         let second = try await runBatch(["resume", "--ledger", ledger])
         #expect(second.status != 0)
         #expect(second.stderr.contains("another process (pid \(running.pid)) holds the ledger"), "\(second.stderr)")

@@ -27,6 +27,33 @@ enum RunSupport {
                           "--base-url", simulator.baseURL] + extra + fastRetries)
     }
 
+    /// Runs `batch run` of the shipped recipe against `simulator` to its end.
+    static func run(ledger: String, rows: Int, simulator: SimulatorProcess, _ extra: [String] = []) async throws -> BatchResult {
+        try await runBatch(["run", "--ledger", ledger, "--recipe", recipePath, "--num", "\(rows)", "--base-url", simulator.baseURL]
+                           + extra + fastRetries)
+    }
+
+    /// Waits until `ledger` exists and has at least `rows` done (a run started in the background is under way).
+    static func waitUntilDone(_ ledger: String, atLeast rows: Int = 1) async throws {
+        try await waitUntil {
+            guard FileManager.default.fileExists(atPath: ledger), let status = try? await status([ledger]) else { return false }
+            return int(status, "done") >= rows
+        }
+    }
+
+    /// A 2 MB tmpfs mounted at `folder` (created), to fill up; nil with a printed reason when
+    /// mounting is not permitted here. Unmount it with `unmount(_:)`.
+    static func smallDisk(at folder: String, for test: String) throws -> String? {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard shell("mount -t tmpfs -o size=2m tmpfs '\(folder)'") else {
+            print("\(test): skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+            return nil
+        }
+        return folder
+    }
+
+    static func unmount(_ folder: String) { _ = shell("umount '\(folder)'") }
+
     /// The exported lines and their metadata indices.
     static func export(_ ledgers: [String], in dir: TemporaryDirectory, name: String = "out") async throws -> (lines: [String], indices: [Int64], result: BatchResult) {
         let output = dir.path("\(name).jsonl"), metadata = dir.path("\(name).meta.jsonl")

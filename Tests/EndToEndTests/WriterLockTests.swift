@@ -16,10 +16,7 @@ struct WriterLockTests {
         // Enough rows that the run outlives every check below on a loaded machine (about 2.5
         // minutes at 2 in flight); SIGTERM ends it.
         let running = try RunSupport.startRun(ledger: ledger, rows: 1_000, concurrency: 2, simulator: sim)
-        try await waitUntil {
-            guard fm.fileExists(atPath: ledger), let status = try? await RunSupport.status([ledger]) else { return false }
-            return RunSupport.int(status, "done") > 0
-        }
+        try await RunSupport.waitUntilDone(ledger)
         try fm.createSymbolicLink(atPath: dir.path("symlink.db"), withDestinationPath: ledger)
         try fm.linkItem(atPath: ledger, toPath: dir.path("hardlink.db"))
         var spellings = [dir.path("symlink.db"), dir.path("hardlink.db"), dir.path("sub/../run.db")]

@@ -31,13 +31,6 @@ public struct RunSetupError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The indices shard K of N owns over `0..<num`: every N-th index from K, so shards stay
-/// balanced and interleaved (export merges them back into global order).
-public func shardIndices(num: Int64, shard: Shard?) -> IndexProgression {
-    guard let shard else { return IndexProgression(from: 0, to: num) }
-    return IndexProgression(from: Int64(shard.index), to: num, by: Int64(shard.count))
-}
-
 /// Parses `K/N` (0 <= K < N).
 public func parseShard(_ text: String) throws -> Shard {
     let parts = text.split(separator: "/")

@@ -11,16 +11,17 @@ enum PlanSize {
         return num > first ? (num - first - 1) / step + 1 : 0
     }
 
-    /// The ledger's row count; a usage error (exit 64) naming the limit and `--shard` when it is over.
-    static func checked(num: Int64, shard: Shard?) throws -> Int64 {
+    /// The ledger's row count; a usage error (exit 64) naming the limit when it is over, and
+    /// `advice` (by default: split the run with `--shard`).
+    static func checked(num: Int64, shard: Shard?, advice: String? = nil) throws -> Int64 {
         let rows = rows(num: num, shard: shard)
         let limit = Ledger.maximumPlannedRows
         guard rows <= limit else {
             let shards = num / limit + (num % limit == 0 ? 0 : 1)
             throw ValidationError("""
                 --num \(num)\(shard.map { " --shard \($0)" } ?? "") plans \(rows) rows in one ledger; the limit is \
-                \(limit) per ledger (the plan is written up front). Split the run into shards: \
-                --shard K/N with N of at least \(shards), one ledger each
+                \(limit) per ledger (the plan is written up front). \
+                \(advice ?? "Split the run into shards: --shard K/N with N of at least \(shards), one ledger each")
                 """)
         }
         return rows

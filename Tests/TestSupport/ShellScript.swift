@@ -12,7 +12,7 @@ public enum ShellScript {
     /// PATH, and `environment` added. Output goes through a file, so no pipe can fill up.
     public static func run(_ script: String, directory: String, environment: [String: String] = [:]) async throws -> ShellResult {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("batch-shell-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }

@@ -24,13 +24,6 @@ public struct StoredRunConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// A setup problem the user can fix: the message says what to do.
-public struct RunSetupError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Parses `K/N` (0 <= K < N).
 public func parseShard(_ text: String) throws -> Shard {
     let parts = text.split(separator: "/")

@@ -35,17 +35,13 @@ struct ExportCommand: ParsableCommand {
         guard nearDuplicateThreshold > 0 && nearDuplicateThreshold <= 1 else {
             throw ValidationError("--near-duplicate-threshold is a similarity above 0 and at most 1 (0.8 by default)")
         }
-        if drop != nil, rejects == nil, Self.isStream(output) {
+        if drop != nil, rejects == nil, Exporter.writesThrough(output) {
             throw ValidationError("--drop with --output \(output): give --rejects FILE for the rows left out")
         }
     }
 
     private func parseDrop(_ text: String) throws -> [QualityCheck] {
         do { return try QualityCheck.parseList(text) } catch { throw ValidationError("\(error)") }
-    }
-
-    static func isStream(_ path: String) -> Bool {
-        path == "-" || path.hasPrefix("/dev/") || path.hasPrefix("/proc/self/fd/")
     }
 
     func run() throws {

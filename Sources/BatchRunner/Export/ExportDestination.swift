@@ -28,11 +28,8 @@ enum ExportDestination: Equatable {
     /// Resolves `path` for writing, refusing members of `ledgers`. Opens a stream destination
     /// (a FIFO's open waits for its reader).
     static func resolve(_ path: String, flag: String, ledgers: LedgerFamily) throws -> ExportDestination {
-        if path == "-" || path == "/dev/stdout" || path == "/dev/fd/1" || path == "/proc/self/fd/1" {
-            return .stream(path: path, descriptor: STDOUT_FILENO, owned: false)
-        }
-        if path == "/dev/stderr" || path == "/dev/fd/2" || path == "/proc/self/fd/2" {
-            return .stream(path: path, descriptor: STDERR_FILENO, owned: false)
+        if let descriptor = standardStream(path) {
+            return .stream(path: path, descriptor: descriptor, owned: false)
         }
         if let reason = ledgers.conflict(path) {
             throw RunSetupError("refusing to write \(flag) \(path): \(reason); an export never writes over a ledger. Choose another file")
@@ -65,6 +62,25 @@ enum ExportDestination: Equatable {
             throw RunSetupError("cannot write \(flag) \(path): the folder \(folder) does not exist; create it first")
         }
         return .replace(path: path, folder: resolvedFolder, name: name, mode: nil)
+    }
+
+    /// Standard output or standard error, by any of their names (`-` is standard output).
+    private static func standardStream(_ path: String) -> Int32? {
+        switch path {
+        case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1": STDOUT_FILENO
+        case "/dev/stderr", "/dev/fd/2", "/proc/self/fd/2": STDERR_FILENO
+        default: nil
+        }
+    }
+
+    /// True when `path` would be written through rather than replaced: a standard stream, or an
+    /// existing pipe, device or socket (there is no folder beside it to put another file in).
+    static func isStream(_ path: String) -> Bool {
+        if standardStream(path) != nil { return true }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
     }
 
     /// True when both name the same file (two streams to one pipe, or one file replaced twice).

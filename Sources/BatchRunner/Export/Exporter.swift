@@ -39,8 +39,8 @@ public struct ExportReport: Sendable {
 /// a device or `-` (standard output) is written through as rows are read. A ledger, or any of its
 /// files, is never a destination. With `requireComplete`, an incomplete run writes nothing.
 ///
-/// With `drop`, rows failing any of those quality checks (`QualityAnalysis`, one read of the
-/// done rows before the export's own) are left out and written to `rejects`, one
+/// With `drop`, rows failing any of those quality checks (`QualityScanner`, judged as they are
+/// read) are left out and written to `rejects`, one
 /// `{"index", "reasons", "messages"}` object per line, committed with the output.
 public enum Exporter {
     public static func export(
@@ -59,7 +59,7 @@ public enum Exporter {
         if let metadataDestination, metadataDestination.sameTarget(as: outputDestination) {
             throw RunSetupError("--metadata \(metadataDestination.path) and --output \(output) are the same file; give two different files")
         }
-        var flagged: [Int64: [QualityCheck]] = [:]
+        var scanner: QualityScanner?
         var rejectsDestination: ExportDestination?
         if !drop.isEmpty {
             guard let rejects else { throw RunSetupError("--drop needs a file for the rejected rows: give --rejects FILE") }
@@ -69,8 +69,7 @@ public enum Exporter {
             }
             rejectsDestination = destination
             let recipe = try RunSetup.recipe(of: try readers[0].run(), ledgerPath: paths[0])
-            flagged = try QualityAnalysis.analyse(
-                readers: readers, recipe: recipe, nearDuplicateThreshold: nearDuplicateThreshold, collectFlags: true).flagged
+            scanner = QualityScanner(recipe: recipe, nearDuplicateThreshold: nearDuplicateThreshold)
         }
         let out = try ExportFile(outputDestination)
         let meta = try metadataDestination.map { try ExportFile($0) }
@@ -80,7 +79,7 @@ public enum Exporter {
         line.reserveCapacity(16 << 10)
         while let row = try rows.next() {
             line.removeAll(keepingCapacity: true)
-            if let rejected, let checks = flagged[row.index]?.filter(drop.contains), !checks.isEmpty {
+            if let rejected, let checks = scanner?.scan(row).filter(drop.contains), !checks.isEmpty {
                 report.dropped += 1
                 for check in checks { report.droppedBy[check, default: 0] += 1 }
                 line.append(contentsOf: #"{"index": \#(row.index), "reasons": ["#.utf8)
@@ -119,6 +118,10 @@ public enum Exporter {
     }
 
     /// Refuses ledgers of different runs; counts what is unfinished and which shards are missing.
+    /// True when an export to `path` is written through (a standard stream, a pipe, a device):
+    /// a file that goes beside the output, such as the rejects, needs a path of its own.
+    public static func writesThrough(_ path: String) -> Bool { ExportDestination.isStream(path) }
+
     static func checkSameRun(_ readers: [LedgerReader]) throws -> ExportReport {
         var report = ExportReport()
         let first = try readers[0].run()

@@ -66,90 +66,107 @@ public struct QualityFigures: Sendable {
     public var duplicateExamples: [DuplicateExample] = []
     /// Rows failing each check.
     public var failing: [QualityCheck: Int] = [:]
-    /// The checks each flagged row fails (only collected when asked: `export --drop`).
-    public var flagged: [Int64: [QualityCheck]] = [:]
 }
 
 public enum QualityAnalysis {
-    /// Reads the done rows of `readers` (one run's ledgers) once, in global index order.
-    /// Memory: the near-duplicate index (about 300 bytes per done row) and the flagged rows
-    /// when `collectFlags`; everything else is counts.
+    /// Reads the done rows of `readers` (one run's ledgers) once, in global index order, and the
+    /// indices not done (for the planned mix). Memory: the near-duplicate index (about 300 bytes
+    /// per done row); everything else is counts.
     public static func analyse(
-        readers: [LedgerReader], recipe: Recipe, nearDuplicateThreshold: Double = 0.8, collectFlags: Bool = false
+        readers: [LedgerReader], recipe: Recipe, nearDuplicateThreshold: Double = 0.8
     ) throws -> QualityFigures {
-        var figures = QualityFigures()
-        figures.nearDuplicateThreshold = nearDuplicateThreshold
-        let categories = recipe.topics.map(\.name)
-        let topics = recipe.topics.flatMap(\.items)
-        let tallies = [categories, topics, recipe.personas, recipe.dynamics].map(Tally.init)
-        var planned = tallies, done = tallies
-        func count(_ draw: Draw, into tallies: inout [Tally]) {
-            tallies[0].add(draw.category)
-            tallies[1].add(draw.topic)
-            tallies[2].add(draw.persona)
-            tallies[3].add(draw.dynamic)
-        }
-        var shapes = Dictionary(uniqueKeysWithValues: recipe.dynamics.map { ($0, ShapeFigures(dynamic: $0, expected: RowRules.expectedMessages(dynamic: $0))) })
-        var exact: [SIMD2<UInt64>: Int64] = [:]
-        var near = NearDuplicateIndex(threshold: nearDuplicateThreshold)
-
+        var scanner = QualityScanner(recipe: recipe, nearDuplicateThreshold: nearDuplicateThreshold)
         for reader in readers {
-            try reader.forEachUnfinishedIndex { index in
-                count(recipe.draw(index: UInt64(index)), into: &planned)
-                figures.plannedRows += 1
-            }
+            try reader.forEachUnfinishedIndex { scanner.planned(index: $0) }
         }
         var rows = try DoneRowMerge(readers)
-        while let row = try rows.next() {
-            let draw = recipe.draw(index: UInt64(row.index))
-            count(draw, into: &planned)
-            count(draw, into: &done)
-            figures.plannedRows += 1
-            figures.doneRows += 1
-            guard let facts = ConversationFacts(line: row.result.line) else {
-                figures.unreadable += 1
-                continue
-            }
-            var failed: [QualityCheck] = []
-            let messageCount = facts.messages.count
-            figures.messagesPerConversation[messageCount, default: 0] += 1
-            shapes[draw.dynamic]?.messageCounts[messageCount, default: 0] += 1
-            if let expected = shapes[draw.dynamic]?.expected, expected != messageCount { failed.append(.shapeMismatch) }
-            figures.userCharacters.add(facts.userCharacters)
-            figures.assistantCharacters.add(facts.assistantCharacters)
-            if facts.nonASCII {
-                figures.nonASCIIRows += 1
-                failed.append(.nonASCII)
-            }
-            if let first = facts.firstUserMessage {
-                figures.firstMessageChecked += 1
-                if RowRules.firstMessageInStyle(first, examples: draw.firstMessageExamples) {
-                    figures.firstMessageInStyle += 1
-                } else {
-                    failed.append(.firstMessageStyle)
-                }
-            }
-            let text = facts.text
-            let key = ContentHash.of(text)
-            let signature = MinHash.signature(of: text.utf8)
-            let similar = near.add(id: row.index, signature: signature)
-            if let earlier = exact[key] {
-                figures.exactDuplicates += 1
-                failed.append(.exactDuplicates)
-                if figures.exactDuplicates <= 10 { figures.duplicateExamples.append(DuplicateExample(index: row.index, of: earlier, similarity: 1)) }
-            } else {
-                exact[key] = row.index
-                if let similar {
-                    figures.nearDuplicates += 1
-                    failed.append(.nearDuplicates)
-                    if figures.nearDuplicates <= 10 {
-                        figures.duplicateExamples.append(DuplicateExample(index: row.index, of: similar.id, similarity: similar.similarity))
-                    }
-                }
-            }
-            for check in failed { figures.failing[check, default: 0] += 1 }
-            if collectFlags && !failed.isEmpty { figures.flagged[row.index] = failed }
+        while let row = try rows.next() { _ = scanner.scan(row) }
+        return scanner.figures()
+    }
+}
+
+/// The checks of one done row after another, in global index order (a duplicate is judged
+/// against the rows before it, so the lowest index of each group passes): `batch report` counts
+/// them, `export --drop` leaves out the rows that fail, in the same pass as it writes.
+public struct QualityScanner {
+    private let recipe: Recipe
+    private var result = QualityFigures()
+    private var planned: [Tally]
+    private var done: [Tally]
+    private var shapes: [String: ShapeFigures]
+    private var exact: [SIMD2<UInt64>: Int64] = [:]
+    private var near: NearDuplicateIndex
+
+    public init(recipe: Recipe, nearDuplicateThreshold: Double = 0.8) {
+        self.recipe = recipe
+        result.nearDuplicateThreshold = nearDuplicateThreshold
+        let tallies = [recipe.topics.map(\.name), recipe.topics.flatMap(\.items), recipe.personas, recipe.dynamics].map(Tally.init)
+        planned = tallies
+        done = tallies
+        shapes = Dictionary(uniqueKeysWithValues: recipe.dynamics.map { ($0, ShapeFigures(dynamic: $0, expected: RowRules.expectedMessages(dynamic: $0))) })
+        near = NearDuplicateIndex(threshold: nearDuplicateThreshold)
+    }
+
+    /// A planned index that is not done: counts in the planned mix only.
+    public mutating func planned(index: Int64) {
+        Self.count(recipe.draw(index: UInt64(index)), into: &planned)
+        result.plannedRows += 1
+    }
+
+    /// Judges a done row (after every lower index) and returns the checks it fails.
+    public mutating func scan(_ row: DoneRow) -> [QualityCheck] {
+        let draw = recipe.draw(index: UInt64(row.index))
+        Self.count(draw, into: &planned)
+        Self.count(draw, into: &done)
+        result.plannedRows += 1
+        result.doneRows += 1
+        guard let facts = ConversationFacts(line: row.result.line) else {
+            result.unreadable += 1
+            return []
         }
+        var failed: [QualityCheck] = []
+        let messageCount = facts.messages.count
+        result.messagesPerConversation[messageCount, default: 0] += 1
+        shapes[draw.dynamic]?.messageCounts[messageCount, default: 0] += 1
+        if let expected = shapes[draw.dynamic]?.expected, expected != messageCount { failed.append(.shapeMismatch) }
+        result.userCharacters.add(facts.userCharacters)
+        result.assistantCharacters.add(facts.assistantCharacters)
+        if facts.nonASCII {
+            result.nonASCIIRows += 1
+            failed.append(.nonASCII)
+        }
+        if let first = facts.firstUserMessage {
+            result.firstMessageChecked += 1
+            if RowRules.firstMessageInStyle(first, examples: draw.firstMessageExamples) {
+                result.firstMessageInStyle += 1
+            } else {
+                failed.append(.firstMessageStyle)
+            }
+        }
+        let text = facts.text
+        let key = ContentHash.of(text)
+        let similar = near.add(id: row.index, signature: MinHash.signature(of: text.utf8))
+        if let earlier = exact[key] {
+            result.exactDuplicates += 1
+            failed.append(.exactDuplicates)
+            if result.exactDuplicates <= 10 { result.duplicateExamples.append(DuplicateExample(index: row.index, of: earlier, similarity: 1)) }
+        } else {
+            exact[key] = row.index
+            if let similar {
+                result.nearDuplicates += 1
+                failed.append(.nearDuplicates)
+                if result.nearDuplicates <= 10 {
+                    result.duplicateExamples.append(DuplicateExample(index: row.index, of: similar.id, similarity: similar.similarity))
+                }
+            }
+        }
+        for check in failed { result.failing[check, default: 0] += 1 }
+        return failed
+    }
+
+    /// The figures of every row scanned so far, with the chi-square test per dimension.
+    public func figures() -> QualityFigures {
+        var figures = result
         let names = ["topic category", "topic", "persona", "dynamic"]
         figures.dimensions = zip(names, zip(planned, done)).map { name, pair in
             DimensionFigures(
@@ -158,6 +175,13 @@ public enum QualityAnalysis {
         }
         figures.shapes = recipe.dynamics.compactMap { shapes[$0] }
         return figures
+    }
+
+    private static func count(_ draw: Draw, into tallies: inout [Tally]) {
+        tallies[0].add(draw.category)
+        tallies[1].add(draw.topic)
+        tallies[2].add(draw.persona)
+        tallies[3].add(draw.dynamic)
     }
 }
 

@@ -67,9 +67,6 @@ public struct RunTimeline: Sendable {
                 ends[e] += 1
                 timeline.buckets[s].started += 1
                 record(attempt, into: &timeline.buckets[e])
-                if attempt.outcome != "abandoned" && attempt.outcome != "orphaned" {
-                    timeline.latency.add(Int(attempt.endedAtMs - attempt.startedAtMs))
-                }
             }
             var done = [Int](repeating: 0, count: count)
             for (n, rows) in try reader.doneRowsPerBucket(originMs: origin, widthMs: width) {
@@ -81,6 +78,7 @@ public struct RunTimeline: Sendable {
             timeline.windowChanges += try reader.windowChanges()
         }
         timeline.windowChanges.sort { $0.atMs < $1.atMs }
+        for bucket in timeline.buckets { timeline.latency.merge(bucket.latency) }
         var open = 0
         timeline.inFlight = (0..<count).map { i in
             open += starts[i] - ends[i]

@@ -97,19 +97,26 @@ public final class Ledger: @unchecked Sendable {
         try createEmptyFile(temporary, for: path)
         do throws(LedgerError) {
             do {
+                // Nobody else sees the file until it is linked into place, and a crash before
+                // that leaves only a temporary file: so no journal on disk and no syncs while it
+                // is built (the plan is written once, straight into the file, instead of into a
+                // WAL and then copied), and one fsync before the link makes it durable.
                 let db = try Connection(path: temporary, flags: SQLITE_OPEN_READWRITE)
-                try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
+                try db.execute("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF", doing: "creating the ledger")
                 try Migrator.migrate(db, to: schemaVersion)
                 try db.transaction(doing: "planning the run") { () throws(LedgerError) in
                     try insertRun(db, run)
                     try insertItems(db, indices, nowMs: nowMs)
                 }
-            }  // the connection closes here, checkpointing the WAL into the file
+                try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
+            }  // the connection closes here
+            try syncFile(temporary, for: path)
             guard link(temporary, path) == 0 else {
                 let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
                 throw LedgerError(.alreadyExists, "cannot create \(path): \(reason)")
             }
             unlink(temporary)
+            syncFolder(folder)
         } catch {
             unlink(temporary)
             unlink(temporary + "-wal")
@@ -117,6 +124,29 @@ public final class Ledger: @unchecked Sendable {
             throw error
         }
         _ = lock
+    }
+
+    /// Makes the finished temporary file durable before it is linked into place.
+    private static func syncFile(_ temporary: String, for path: String) throws(LedgerError) {
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let code = errno
+            if fd >= 0 { close(fd) }
+            if code == ENOSPC || code == EDQUOT {
+                throw LedgerError(.diskFull, "the disk holding \(path) is full while creating the ledger; nothing of it was written")
+            }
+            throw LedgerError(.io, "cannot create the ledger \(path): \(String(cString: strerror(code)))")
+        }
+        close(fd)
+    }
+
+    /// Makes the new name durable (best effort: a folder that cannot be opened or synced only
+    /// loses the guarantee against a power cut, not the ledger).
+    private static func syncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     private static func createEmptyFile(_ temporary: String, for path: String) throws(LedgerError) {

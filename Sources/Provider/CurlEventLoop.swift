@@ -47,6 +47,8 @@ final class CurlEventLoop: @unchecked Sendable {
     private let lock = NSLock()
     private var commands: [Command] = []
     private var state = State.running
+    /// Whether the event thread closes its connections when it stops (see ``CurlTransport/shutdown(closingConnections:)``).
+    private var closesConnections = true
     private var statistics = ConnectionStatistics()
 
     // Event thread only.
@@ -134,10 +136,13 @@ final class CurlEventLoop: @unchecked Sendable {
         if wake { batch_curl_driver_wake(driver) }
     }
 
-    func shutdown() {
+    func shutdown(closingConnections: Bool = true) {
         lock.lock()
         let wasRunning = state == .running
-        if wasRunning { state = .stopping }
+        if wasRunning {
+            state = .stopping
+            closesConnections = closingConnections
+        }
         lock.unlock()
         guard wasRunning else { return }
         batch_curl_driver_wake(driver)
@@ -186,8 +191,14 @@ final class CurlEventLoop: @unchecked Sendable {
         let leftover = commands
         commands.removeAll()
         state = .stopped
+        let closing = closesConnections
         lock.unlock()
         for case .add(let transfer) in leftover { transfer.complete(.failure(shutdownError)) }
+        guard closing else {
+            // The process is about to exit and the kernel closes the sockets.
+            finished.signal()
+            return
+        }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
         if let share { curl_share_cleanup(share) }

@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
         // leaves a ledger behind; the account is asked on the connection the run then uses. So is
         // the metrics port: one in use stops the command here.
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         let rows = try PlanSize.checked(num: num, shard: shard)
@@ -96,7 +96,7 @@ struct ResumeCommand: AsyncParsableCommand {
         }
         let counts = try ledgerHandle.counts()
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         _ = try await AccountGate.check(
@@ -127,7 +127,7 @@ struct RetryCommand: AsyncParsableCommand {
         }
         let failed = try ledgerHandle.counts().failed
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         _ = try await AccountGate.check(

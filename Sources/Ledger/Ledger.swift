@@ -87,9 +87,7 @@ public final class Ledger: @unchecked Sendable {
     ) throws(LedgerError) {
         let lock = try FileLock(ledgerPath: path)
         guard !LedgerFile.exists(path) else {
-            throw LedgerError(
-                .alreadyExists,
-                "\(path) already exists; continue it with `batch resume --ledger \(path)` or choose another path")
+            throw LedgerError(.alreadyExists, "\(path) already exists; choose another path", path: path)
         }
         let (folder, name) = PathParts.split(path)
         AbandonedFiles.remove(in: folder, stem: name + ".creating-")

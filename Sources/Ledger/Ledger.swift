@@ -29,7 +29,7 @@ public final class Ledger: @unchecked Sendable {
     /// Opens an existing ledger for writing, upgrading its schema to the latest version.
     /// Fails without changing the file if it is not a ledger, is damaged, or is newer than this binary.
     ///
-    /// Every page is verified first (`PRAGMA quick_check`, about a second per GB): a damaged page
+    /// Every page is verified first (`PRAGMA quick_check`, whose time grows with the file): a damaged page
     /// that the run's queries would never read (an old result, say) is reported here, instead of
     /// the run saying "finished" over it.
     public convenience init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
@@ -58,7 +58,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The most rows one ledger plans. The plan is written up front, one row per index (some
-    /// 50 bytes each, a few seconds per million), so a larger run is split into shards
+    /// 50 bytes each, and time that grows with the count), so a larger run is split into shards
     /// (`--shard K/N`), each with its own ledger.
     public static let maximumPlannedRows: Int64 = 10_000_000
 
@@ -195,8 +195,8 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// `start, start + step, ... < end` planned by SQLite itself (a recursive CTE), 65,536 rows a
-    /// statement: a row-by-row loop from Swift took twice as long, which a short run waits for
-    /// before its first request.
+    /// statement: a row-by-row loop from Swift is slower (BENCHMARKS.md), and a short run waits
+    /// for the plan before its first request.
     private static func insertProgression(
         _ db: Connection, from start: Int64, to end: Int64, by step: Int64, nowMs: Int64
     ) throws(LedgerError) -> Int {

@@ -61,8 +61,8 @@ let package = Package(
         ]),
 
         // Test helpers shared by the test targets: temporary ledgers and folders, the built binary,
-        // a simulator on loopback.
-        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator"], path: "Tests/TestSupport"),
+        // a simulator on loopback, the fakes (a scripted transport, a virtual clock).
+        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator", "BatchRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),

@@ -1,23 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Provider
-
-/// A transport that answers from a script and remembers what it was sent.
-final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
-    private let lock = NSLock()
-    private var responses: [Result<HTTPResponse, TransportError>]
-    private(set) var sent: [HTTPRequest] = []
-
-    init(_ responses: [Result<HTTPResponse, TransportError>]) { self.responses = responses }
-
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let next: Result<HTTPResponse, TransportError> = lock.withLock {
-            sent.append(request)
-            return responses.isEmpty ? .failure(TransportError(.other, "script exhausted")) : responses.removeFirst()
-        }
-        return try next.get()
-    }
-}
 
 @Suite("Chat client")
 struct ChatClientTests {

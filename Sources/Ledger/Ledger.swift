@@ -280,16 +280,6 @@ public final class Ledger: @unchecked Sendable {
         try apply([.complete(index, result, attempt)], nowMs: nowMs)
     }
 
-    /// Puts an in-flight row back to pending, due again at `retryAtMs`, recording why.
-    public func scheduleRetry(_ index: Int64, atMs retryAtMs: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.retry(index, atMs: retryAtMs, attempt)], nowMs: nowMs)
-    }
-
-    /// Marks an in-flight row failed with its last error.
-    public func fail(_ index: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.fail(index, attempt)], nowMs: nowMs)
-    }
-
     /// Puts in-flight rows back to pending without counting the unfinished attempt (a graceful
     /// shutdown abandoned them). Rows not in flight are left alone. Returns how many moved.
     @discardableResult
@@ -503,10 +493,6 @@ public final class Ledger: @unchecked Sendable {
     public func counts() throws(LedgerError) -> StateCounts { try locked { () throws(LedgerError) in try Queries.counts(db) } }
     public func usage() throws(LedgerError) -> UsageTotals { try locked { () throws(LedgerError) in try Queries.usage(db) } }
     public func nextDueMs() throws(LedgerError) -> Int64? { try locked { () throws(LedgerError) in try Queries.nextDue(db) } }
-
-    public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {
-        try locked { () throws(LedgerError) in try Queries.state(db, of: index) }
-    }
 
     public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] {
         try locked { () throws(LedgerError) in try Queries.failedRows(db, limit: limit) }

@@ -12,7 +12,7 @@ struct ChatClientTests {
         let transport = ScriptedTransport([.success(HTTPResponse(status: 500, body: []))])
         let config = ProviderConfig(
             baseURL: "https://example.test/api/v1/", apiKey: APIKey(secret),
-            headers: ProviderConfig.attributionHeaders(referer: "https://github.com/x/batch", title: "batch"),
+            headers: [("HTTP-Referer", "https://github.com/x/batch"), ("X-Title", "batch")],
             connectTimeout: .seconds(3), requestDeadline: .seconds(42)
         )
         _ = await ChatClient(transport: transport, config: config).complete(body: Array("{}".utf8))

@@ -60,10 +60,13 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite"], path: "Tests/TestSupport"),
+        // Test helpers shared by the test targets: temporary ledgers and folders, the built binary,
+        // a simulator on loopback, the fakes (a scripted transport, a virtual clock).
+        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator", "BatchRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
         .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
         .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "TestSupport"]),
         .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
     ],

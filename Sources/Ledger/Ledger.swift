@@ -29,7 +29,7 @@ public final class Ledger: @unchecked Sendable {
     /// Opens an existing ledger for writing, upgrading its schema to the latest version.
     /// Fails without changing the file if it is not a ledger, is damaged, or is newer than this binary.
     ///
-    /// Every page is verified first (`PRAGMA quick_check`, about a second per GB): a damaged page
+    /// Every page is verified first (`PRAGMA quick_check`, whose time grows with the file): a damaged page
     /// that the run's queries would never read (an old result, say) is reported here, instead of
     /// the run saying "finished" over it.
     public convenience init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
@@ -58,7 +58,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The most rows one ledger plans. The plan is written up front, one row per index (some
-    /// 50 bytes each, a few seconds per million), so a larger run is split into shards
+    /// 50 bytes each, and time that grows with the count), so a larger run is split into shards
     /// (`--shard K/N`), each with its own ledger.
     public static let maximumPlannedRows: Int64 = 10_000_000
 
@@ -87,9 +87,7 @@ public final class Ledger: @unchecked Sendable {
     ) throws(LedgerError) {
         let lock = try FileLock(ledgerPath: path)
         guard !LedgerFile.exists(path) else {
-            throw LedgerError(
-                .alreadyExists,
-                "\(path) already exists; continue it with `batch resume --ledger \(path)` or choose another path")
+            throw LedgerError(.alreadyExists, "\(path) already exists; choose another path", path: path)
         }
         let (folder, name) = PathParts.split(path)
         AbandonedFiles.remove(in: folder, stem: name + ".creating-")
@@ -227,8 +225,8 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// `start, start + step, ... < end` planned by SQLite itself (a recursive CTE), 65,536 rows a
-    /// statement: a row-by-row loop from Swift took twice as long, which a short run waits for
-    /// before its first request.
+    /// statement: a row-by-row loop from Swift is slower (BENCHMARKS.md), and a short run waits
+    /// for the plan before its first request.
     private static func insertProgression(
         _ db: Connection, from start: Int64, to end: Int64, by step: Int64, nowMs: Int64
     ) throws(LedgerError) -> Int {
@@ -310,16 +308,6 @@ public final class Ledger: @unchecked Sendable {
     /// Marks an in-flight row done and stores its result in the same transaction.
     public func complete(_ index: Int64, result: RowResult, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
         try apply([.complete(index, result, attempt)], nowMs: nowMs)
-    }
-
-    /// Puts an in-flight row back to pending, due again at `retryAtMs`, recording why.
-    public func scheduleRetry(_ index: Int64, atMs retryAtMs: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.retry(index, atMs: retryAtMs, attempt)], nowMs: nowMs)
-    }
-
-    /// Marks an in-flight row failed with its last error.
-    public func fail(_ index: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.fail(index, attempt)], nowMs: nowMs)
     }
 
     /// Puts in-flight rows back to pending without counting the unfinished attempt (a graceful
@@ -535,10 +523,6 @@ public final class Ledger: @unchecked Sendable {
     public func counts() throws(LedgerError) -> StateCounts { try locked { () throws(LedgerError) in try Queries.counts(db) } }
     public func usage() throws(LedgerError) -> UsageTotals { try locked { () throws(LedgerError) in try Queries.usage(db) } }
     public func nextDueMs() throws(LedgerError) -> Int64? { try locked { () throws(LedgerError) in try Queries.nextDue(db) } }
-
-    public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {
-        try locked { () throws(LedgerError) in try Queries.state(db, of: index) }
-    }
 
     public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] {
         try locked { () throws(LedgerError) in try Queries.failedRows(db, limit: limit) }

@@ -52,12 +52,4 @@ public struct ProviderConfig: Sendable {
         while base.hasSuffix("/") { base = base.dropLast() }
         return base + "/" + path
     }
-
-    /// The attribution headers OpenRouter reads (`HTTP-Referer`, `X-Title`), for those given.
-    public static func attributionHeaders(referer: String?, title: String?) -> [(String, String)] {
-        var headers: [(String, String)] = []
-        if let referer, !referer.isEmpty { headers.append(("HTTP-Referer", referer)) }
-        if let title, !title.isEmpty { headers.append(("X-Title", title)) }
-        return headers
-    }
 }

@@ -19,7 +19,7 @@ public enum QualityCheck: String, Sendable, CaseIterable, Codable {
         try text.split(separator: ",").map { part in
             let name = part.trimmingCharacters(in: .whitespaces)
             guard let check = QualityCheck(rawValue: name) else {
-                throw RunSetupError("--drop: \(name) is not a check; the checks are \(allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ExportError("--drop: \(name) is not a check; the checks are \(allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return check
         }

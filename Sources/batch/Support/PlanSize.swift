@@ -27,9 +27,9 @@ enum PlanSize {
         return rows
     }
 
-    /// Rows a ledger plans per second, a cautious figure (a debug build on a loaded 2-core
-    /// machine plans about 300,000 a second; a release build more). The projection uses it
-    /// until the plan's own pace is known.
+    /// Rows a ledger plans per second, a cautious figure below what a debug build on a loaded
+    /// machine was measured to plan (BENCHMARKS.md). The projection uses it until the plan's own
+    /// pace is known.
     static let assumedRowsPerSecond: Double = 250_000
 
     /// Seconds planning `rows` is projected to take at `rowsPerSecond`.

@@ -125,7 +125,7 @@ enum RunDriver {
         let export = (ledger.hasSuffix(".db") ? String(ledger.dropLast(3)) : ledger) + ".jsonl"
         var lines = [String(
             format: "%ld rows: %ld done, %ld failed, %ld pending; %ld requests in %@; %ld+%ld tokens; cost %.4f",
-            c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, Progress.duration(Double(s.elapsedMs) / 1_000),
+            c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, DurationText.of(Double(s.elapsedMs) / 1_000),
             s.usage.promptTokens, s.usage.completionTokens, s.usage.cost)]
         switch s.reason {
         case .finished:
@@ -150,7 +150,7 @@ enum RunDriver {
 enum ProgressLine {
     static func format(_ p: RunProgress) -> String {
         let c = p.counts
-        let eta = p.etaSeconds.map { Progress.duration($0) } ?? "-"
+        let eta = p.etaSeconds.map { DurationText.of($0) } ?? "-"
         var line = String(
             format: "%ld/%ld done, %ld failed, %ld in flight | %.1f rows/s | ETA %@ | %ld+%ld tokens | cost %.4f",
             c.done, c.total, c.failed, c.inFlight, p.rowsPerSecond, eta, p.usage.promptTokens, p.usage.completionTokens, p.usage.cost)

@@ -255,7 +255,7 @@ public final class BatchModeRun: @unchecked Sendable {
         failures[submission.id] = tries
         switch error.kind {
         case .rateLimited(let wait):
-            let waitMs = wait.map { $0.components.seconds * 1_000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? pollIntervalMs
+            let waitMs = wait?.wholeMilliseconds ?? pollIntervalMs
             nextCallMs[submission.id] = clock.nowMs() + max(waitMs, 100)
             logger.info("submission \(submission.id): 429 while \(what); asking again in \(max(waitMs, 100)) ms")
         case .unavailable, .malformed:

@@ -106,8 +106,8 @@ public struct HTTPRequest: Sendable {
         method: HTTPMethod = .post,
         headers: [(String, String)] = [],
         body: [UInt8] = [],
-        connectTimeout: Duration = .seconds(10),
-        deadline: Duration = .seconds(300)
+        connectTimeout: Duration = ProviderConfig.defaultConnectTimeout,
+        deadline: Duration = ProviderConfig.defaultRequestDeadline
     ) {
         self.url = url
         self.method = method

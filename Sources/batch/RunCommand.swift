@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
         Index i gets exactly the prompt nanochat's generator sends for random.Random(i). Every outcome is written to the ledger as it happens, so the run can be stopped at any moment (Ctrl-C, SIGTERM, kill -9, a lost node) and continued with `batch resume`.
 
-        The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
+        The API key is read from the variable named by --api-key-env (\(RunDefaults.apiKeyEnv)) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
 
         Exit codes: 0 all rows done; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 6 finished with failed rows (rerun them with `batch retry`); 7 disk full (free space, then `batch resume`); 8 stopped after --pilot (`batch resume` goes on); 64 bad flags; 130/143 interrupted. resume and retry exit the same way.
         """

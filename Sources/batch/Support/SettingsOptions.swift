@@ -9,19 +9,19 @@ import Provider
 /// process's alone and never stored.
 struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
+        "Requests in flight at once (default \(RunDefaults.concurrency)); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default \(RunDefaults.adaptiveConcurrencyMaximum)).",
         valueName: "N|auto[:MAX]")) var concurrency: ConcurrencySetting?
     @Option(help: "Requests per minute (default: no limit). For a Slurm array (--shard K/N, {shard} in --ledger): the whole array's.") var rpm: Double?
     @Option(help: "Tokens per minute, prompt plus completion (default: no limit). For a Slurm array: the whole array's.") var tpm: Double?
-    @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
+    @Option(help: "Attempts per row before it is marked failed (default \(RunDefaults.maxAttempts)).") var maxAttempts: Int?
     @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter). For a Slurm array: the whole array's.") var maxCost: Double?
-    @Option(help: "API root; requests go to <base-url>/chat/completions (default https://openrouter.ai/api/v1).") var baseURL: String?
-    @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
-    @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?
-    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default 20).") var gracePeriod: Double?
-    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default 0.5).") var backoffBase: Double?
-    @Option(help: "Largest backoff in seconds (default 180).") var backoffCap: Double?
-    @Option(help: "Identical failures in a row that stop the run (default 50).") var breaker: Int?
+    @Option(help: "API root; requests go to <base-url>/chat/completions (default \(RunDefaults.baseURL)).") var baseURL: String?
+    @Option(help: "Environment variable (or .env entry) holding the API key (default \(RunDefaults.apiKeyEnv)).") var apiKeyEnv: String?
+    @Option(help: "Total deadline per request, in seconds (default \(helpSeconds(RunDefaults.requestDeadlineMs))).") var requestTimeout: Double?
+    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default \(helpSeconds(RunDefaults.gracePeriodMs))).") var gracePeriod: Double?
+    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default \(helpSeconds(RunDefaults.backoffBaseMs))).") var backoffBase: Double?
+    @Option(help: "Largest backoff in seconds (default \(helpSeconds(RunDefaults.backoffCapMs))).") var backoffCap: Double?
+    @Option(help: "Identical failures in a row that stop the run (default \(RunDefaults.breakerThreshold)).") var breaker: Int?
     @Option(help: "Seed for retry jitter (default: random).") var seed: UInt64?
     @Option(help: ArgumentHelp(
         "A PEM file of certificate authorities to trust instead of the system's, for a corporate or private CA (default: SSL_CERT_FILE or CURL_CA_BUNDLE when set, else the system's).",
@@ -36,9 +36,9 @@ struct SettingsOptions: ParsableArguments {
     var batchAPI: BatchAPIKind?
     @Option(name: .customLong("batch-size"), help: "With --mode batch: rows per batch (default and most: 5,000 on OpenRouter, 50,000 on OpenAI, and 190 MB of requests either way: about 16,000 of the built-in recipe's rows).")
     var batchSize: Int?
-    @Option(name: .customLong("batches-open"), help: "With --mode batch: batches open at once (default 4).")
+    @Option(name: .customLong("batches-open"), help: "With --mode batch: batches open at once (default \(RunDefaults.batchesOpen)).")
     var batchesOpen: Int?
-    @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default 30).")
+    @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default \(helpSeconds(RunDefaults.pollIntervalMs))).")
     var pollInterval: Double?
     @Option(name: .customLong("finish-online-after"), help: ArgumentHelp(
         "With --mode batch: this many seconds after the run was created, cancel the batches still open (keeping what they finished) and finish the rest online, to meet a deadline at a mixed price.",
@@ -58,7 +58,7 @@ struct SettingsOptions: ParsableArguments {
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
         if let maxCost, maxCost < 0 { throw ValidationError("--max-cost must not be negative") }
         if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
-            throw ValidationError("--base-url must start with http:// or https://, like https://openrouter.ai/api/v1")
+            throw ValidationError("--base-url must start with http:// or https://, like \(RunDefaults.baseURL)")
         }
         if let baseURL, let components = URLComponents(string: baseURL), components.user != nil || components.password != nil {
             throw ValidationError("--base-url must not hold credentials (user:password@): they would be stored in the ledger. Put the key in the variable named by --api-key-env instead")
@@ -118,7 +118,7 @@ struct ConcurrencySetting: ExpressibleByArgument, Equatable {
     var limit: Int
     var adaptive: Bool
 
-    static let defaultAutoMaximum = 1_024
+    static let defaultAutoMaximum = RunDefaults.adaptiveConcurrencyMaximum
 
     init(limit: Int, adaptive: Bool) {
         self.limit = limit
@@ -137,4 +137,9 @@ struct ConcurrencySetting: ExpressibleByArgument, Equatable {
             return nil
         }
     }
+}
+
+/// Milliseconds as the seconds a flag takes, for a default in `--help`: 500 -> "0.5", 20000 -> "20".
+private func helpSeconds(_ ms: Int64) -> String {
+    ms % 1_000 == 0 ? String(ms / 1_000) : String(Double(ms) / 1_000)
 }

@@ -156,21 +156,3 @@ enum ProgressLine {
         return line
     }
 }
-
-/// `{shard}` in a ledger path becomes the shard's index.
-func resolveLedgerPath(_ path: String, shard: Shard?) throws -> String {
-    guard path.contains("{shard}") else { return path }
-    guard let shard else {
-        throw ValidationError("--ledger \(path) has a {shard} placeholder but no --shard was given (nor SLURM_ARRAY_TASK_ID)")
-    }
-    return path.replacingOccurrences(of: "{shard}", with: String(shard.index))
-}
-
-/// `--shard K/N`, or the Slurm array task's when unset.
-func shardFromFlagOrSlurm(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
-    if let flag { return try parseShard(flag) }
-    if let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) {
-        return try parseShard("\(id)/\(count)")
-    }
-    return nil
-}

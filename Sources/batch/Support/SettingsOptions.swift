@@ -75,71 +75,53 @@ struct SettingsOptions: ParsableArguments {
         }
     }
 
-    func apply(to settings: inout RunSettings) {
-        if let concurrency {
-            settings.concurrency = concurrency.limit
-            settings.adaptiveConcurrency = concurrency.adaptive ? true : nil
-        }
-        if let rpm { settings.requestsPerMinute = rpm }
-        if let tpm { settings.tokensPerMinute = tpm }
-        if let maxAttempts { settings.maxAttempts = maxAttempts }
-        if let maxCost { settings.maxCost = maxCost }
-        if let baseURL { settings.baseURL = baseURL }
-        if let apiKeyEnv { settings.apiKeyEnv = apiKeyEnv }
-        if let requestTimeout { settings.requestDeadlineMs = Int64(requestTimeout * 1_000) }
-        if let gracePeriod { settings.gracePeriodMs = Int64(gracePeriod * 1_000) }
-        if let backoffBase { settings.backoffBaseMs = Int64(backoffBase * 1_000) }
-        if let backoffCap { settings.backoffCapMs = Int64(backoffCap * 1_000) }
-        if let breaker { settings.breakerThreshold = breaker }
-        if let seed { settings.seed = seed }
-        if let caCert { settings.caCert = caCert }
-        if http11 { settings.httpVersion = "http1.1" }
-        if noHttp11 { settings.httpVersion = nil }
-        if let mode { settings.mode = mode == .batch ? "batch" : nil }
-        if let batchAPI { settings.batchAPI = batchAPI.rawValue }
-        if let batchSize { settings.batchSize = batchSize }
-        if let batchesOpen { settings.batchesOpen = batchesOpen }
-        if let pollInterval { settings.pollIntervalMs = Int64(pollInterval * 1_000) }
-        if let finishOnlineAfter { settings.finishOnlineAfterMs = Int64(finishOnlineAfter * 1_000) }
+    /// The settings these flags give (only those given), applied to the defaults by `run` and
+    /// to the stored settings by the others.
+    var overrides: RunSettingsOverrides {
+        var o = RunSettingsOverrides()
+        o.concurrency = concurrency
+        o.requestsPerMinute = rpm
+        o.tokensPerMinute = tpm
+        o.maxAttempts = maxAttempts
+        o.maxCost = maxCost
+        o.baseURL = baseURL
+        o.apiKeyEnv = apiKeyEnv
+        o.requestDeadlineMs = requestTimeout.map(milliseconds)
+        o.gracePeriodMs = gracePeriod.map(milliseconds)
+        o.backoffBaseMs = backoffBase.map(milliseconds)
+        o.backoffCapMs = backoffCap.map(milliseconds)
+        o.breakerThreshold = breaker
+        o.seed = seed
+        o.caCert = caCert
+        o.http11Only = http11 ? true : noHttp11 ? false : nil
+        o.mode = mode
+        o.batchAPI = batchAPI
+        o.batchSize = batchSize
+        o.batchesOpen = batchesOpen
+        o.pollIntervalMs = pollInterval.map(milliseconds)
+        o.finishOnlineAfterMs = finishOnlineAfter.map(milliseconds)
+        return o
     }
 }
 
-/// `--mode online|batch`.
-enum RunMode: String, ExpressibleByArgument { case online, batch }
+extension RunMode: ExpressibleByArgument {}
 
 extension BatchAPIKind: ExpressibleByArgument {}
 
 /// `--durability normal|full`.
 extension Durability: ExpressibleByArgument {}
 
-/// `--concurrency N`, `auto` or `auto:MAX`.
-struct ConcurrencySetting: ExpressibleByArgument, Equatable {
-    /// The fixed window, or the adaptive window's maximum.
-    var limit: Int
-    var adaptive: Bool
-
-    static let defaultAutoMaximum = RunDefaults.adaptiveConcurrencyMaximum
-
-    init(limit: Int, adaptive: Bool) {
-        self.limit = limit
-        self.adaptive = adaptive
-    }
-
-    init?(argument: String) {
-        let text = argument.lowercased()
-        if let n = Int(text) {
-            self.init(limit: n, adaptive: false)
-        } else if text == "auto" {
-            self.init(limit: Self.defaultAutoMaximum, adaptive: true)
-        } else if text.hasPrefix("auto:"), let max = Int(text.dropFirst(5)) {
-            self.init(limit: max, adaptive: true)
-        } else {
-            return nil
-        }
-    }
+extension ConcurrencySetting: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }
 
 /// Milliseconds as the seconds a flag takes, for a default in `--help`: 500 -> "0.5", 20000 -> "20".
 private func helpSeconds(_ ms: Int64) -> String {
     ms % 1_000 == 0 ? String(ms / 1_000) : String(Double(ms) / 1_000)
+}
+
+/// A flag's seconds in whole milliseconds, rounded up as a wait or a timeout is (0.0005 s is
+/// 1 ms, not 0).
+private func milliseconds(_ seconds: Double) -> Int64 {
+    Duration.seconds(roundingToMicroseconds: seconds).wholeMilliseconds
 }

@@ -94,8 +94,8 @@ public struct HTTPRequest: Sendable {
         method: HTTPMethod = .post,
         headers: [(String, String)] = [],
         body: [UInt8] = [],
-        connectTimeout: Duration = .seconds(10),
-        deadline: Duration = .seconds(300)
+        connectTimeout: Duration = ProviderConfig.defaultConnectTimeout,
+        deadline: Duration = ProviderConfig.defaultRequestDeadline
     ) {
         self.url = url
         self.method = method
@@ -159,14 +159,4 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public var description: String { "\(kind): \(message)" }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded up so a positive duration never becomes zero.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        let remainder = attoseconds % 1_000_000_000_000_000
-        return remainder > 0 ? millis + 1 : millis
-    }
 }

@@ -52,7 +52,7 @@ public struct ResponseClassifier: Sendable {
     /// The longest wait a retry hint can ask for.
     public var maxWait: Duration
 
-    public init(apiKeyEnvName: String = APIKeyResolver.defaultEnvName, maxWait: Duration = .seconds(300)) {
+    public init(apiKeyEnvName: String = APIKeyResolver.defaultEnvName, maxWait: Duration = ProviderConfig.defaultMaxRetryAfter) {
         self.apiKeyEnvName = apiKeyEnvName
         self.maxWait = maxWait
     }

@@ -43,9 +43,7 @@ enum RunDriver {
                 ledger: ledger, recipe: recipe, api: api, settings: settings, runID: record.runID,
                 hedgeAtMs: settings.finishOnlineAfterMs.map { record.createdAtMs + $0 }, observer: observer,
                 onProgress: { line in if interactive { Terminal.status(line) } else { Terminal.error(line) } })
-            let trap = SignalTrap(run.control)
-            let summary = try await run.run()
-            withExtendedLifetime(trap) {}
+            let summary = try await TerminationSignals.routing(to: run.control) { try await run.run() }
             if interactive { Terminal.error("") }
             guard run.hedged, case .finished = summary.reason, summary.counts.pending > 0 else { return try finish(summary, ledger: ledger) }
             // The hedge: the rows the batches did not answer in time go online, in this process.
@@ -87,15 +85,13 @@ enum RunDriver {
                 let line = ProgressLine.format(progress)
                 if interactive { Terminal.status(line) } else { Terminal.error(line) }
             })
-        let trap = SignalTrap(run.control)
         let summary: RunSummary
         do {
-            summary = try await run.run()
+            summary = try await TerminationSignals.routing(to: run.control) { try await run.run() }
         } catch let error as LedgerError where error.code == .diskFull {
             if interactive { Terminal.error("") }
             throw DiskFull.exit(error, ledger: ledger.path)
         }
-        withExtendedLifetime(trap) {}
         if interactive { Terminal.error("") }
         return summary
     }
@@ -159,22 +155,4 @@ enum ProgressLine {
         if p.paused { line += " | rate limited: waiting" }
         return line
     }
-}
-
-/// `{shard}` in a ledger path becomes the shard's index.
-func resolveLedgerPath(_ path: String, shard: Shard?) throws -> String {
-    guard path.contains("{shard}") else { return path }
-    guard let shard else {
-        throw ValidationError("--ledger \(path) has a {shard} placeholder but no --shard was given (nor SLURM_ARRAY_TASK_ID)")
-    }
-    return path.replacingOccurrences(of: "{shard}", with: String(shard.index))
-}
-
-/// `--shard K/N`, or the Slurm array task's when unset.
-func shardFromFlagOrSlurm(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
-    if let flag { return try parseShard(flag) }
-    if let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) {
-        return try parseShard("\(id)/\(count)")
-    }
-    return nil
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+import BatchRunner
 @testable import batch
 
 /// Every subcommand parsed in-process with `Batch.parseAsRoot`, as swift-argument-parser tests
@@ -61,7 +62,7 @@ struct CommandParseTests {
         #expect(run.settings.concurrency == nil && run.settings.rpm == nil && run.settings.maxCost == nil)
         #expect(run.settings.baseURL == nil && run.settings.mode == nil && run.settings.metricsListen == nil)
         let auto = try parse(RunCommand.self, ["run", "--ledger", "a.db", "--num", "5", "--concurrency", "AUTO"])
-        #expect(auto.settings.concurrency == ConcurrencySetting(limit: ConcurrencySetting.defaultAutoMaximum, adaptive: true))
+        #expect(auto.settings.concurrency == ConcurrencySetting(limit: RunDefaults.adaptiveConcurrencyMaximum, adaptive: true))
     }
 
     static let runRefusals: [(arguments: [String], message: String)] = [

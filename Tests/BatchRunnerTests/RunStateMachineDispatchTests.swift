@@ -86,7 +86,7 @@ struct RunStateMachineDispatchTests {
 
     @Test("answers are judged before the sends only under a budget", arguments: [(nil, false), (1.0, true)] as [(Double?, Bool)])
     func judgesFirst(maxCost: Double?, first: Bool) {
-        #expect(RunStateMachine(settings: .machine(maxCost: maxCost), seed: 1).judgesBeforeSending == first)
+        #expect(RunStateMachine(settings: .machine(maxCost: maxCost)).judgesBeforeSending == first)
     }
 
     @Test("under a budget the answer's cost must count before the next send")
@@ -100,7 +100,8 @@ struct RunStateMachineDispatchTests {
             let judgedLater = driver.machine.answerArrived(status: 200)
             #expect(judgedLater)
             let judge = { (machine: inout RunStateMachine) in
-                _ = machine.judged(Verdicts.done(cost: 0.4), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10)
+                var random = SystemRandomNumberGenerator()
+                _ = machine.judged(Verdicts.done(cost: 0.4), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10, using: &random)
                 machine.judgingEnded(nowMs: 10)
             }
             if judgeFirst { judge(&driver.machine) }
@@ -133,7 +134,7 @@ struct RunStateMachineDispatchTests {
         #expect(driver.machine.counts.done == 0)
         let rows = driver.inFlight.prefix(2)
         for row in rows {
-            _ = driver.machine.judged(Verdicts.done(), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10)
+            _ = driver.machine.judged(Verdicts.done(), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10, using: &driver.random)
         }
         #expect(driver.machine.counts.done == 2)
     }
@@ -229,7 +230,7 @@ struct RunStateMachineDispatchTests {
         driver.dispatch(nowMs: 10)
         #expect(driver.machine.phase == .drained, "the claim found nothing and nothing is in flight")
         // An invalid conversation: retried at once, but the ledger has not seen it yet.
-        _ = driver.machine.judged(Verdicts.retry("invalid_conversation", waitMs: 0), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10)
+        _ = driver.machine.judged(Verdicts.retry("invalid_conversation", waitMs: 0), row: row, startedAtMs: 0, endedAtMs: 10, estimatedTokens: 2_000, nowMs: 10, using: &driver.random)
         driver.machine.judgingEnded(nowMs: 10)
         let end = driver.endPass(nowMs: 10)
         #expect(driver.machine.phase == .running)
@@ -240,6 +241,39 @@ struct RunStateMachineDispatchTests {
         driver.due = [ClaimedRow(index: 0, attempt: 2)]
         driver.pass(nowMs: 35)
         #expect(driver.inFlight == [ClaimedRow(index: 0, attempt: 2)])
+    }
+
+    struct RetryWait: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let verdict: RowVerdict
+        /// What the jitter generator returns.
+        let draw: UInt64
+        let dueMs: Int64
+    }
+
+    /// A generator that always returns `value`. (`Int64.random(in:using:)` rejects some draws and
+    /// draws again: 0 would loop forever; 1 is the smallest draw, and `.max` the largest.)
+    struct FixedGenerator: RandomNumberGenerator {
+        let value: UInt64
+        mutating func next() -> UInt64 { value }
+    }
+
+    @Test("when a retried row is due again (judged at 1,000 ms)", arguments: [
+        RetryWait(testDescription: "an invalid answer: at once", verdict: Verdicts.retry("invalid_conversation", waitMs: 0), draw: .max, dueMs: 1_000),
+        RetryWait(testDescription: "the provider named a wait: after it", verdict: Verdicts.retry("overloaded", waitMs: 3_000), draw: .max, dueMs: 4_000),
+        RetryWait(testDescription: "a rate limit: after at least a second", verdict: Verdicts.retry("rate_limited", waitMs: 200, rateLimit: true), draw: .max, dueMs: 2_000),
+        RetryWait(testDescription: "a server error: after backoff, the jitter at its ceiling", verdict: Verdicts.retry("server_error", waitMs: nil), draw: .max, dueMs: 1_500),
+        RetryWait(testDescription: "a server error: after backoff, the jitter at zero", verdict: Verdicts.retry("server_error", waitMs: nil), draw: 1, dueMs: 1_000),
+    ])
+    func retryWait(_ row: RetryWait) {
+        var driver = MachineDriver(.machine(), due: 1)
+        driver.pass(nowMs: 0)
+        let sent = driver.inFlight.removeFirst()
+        _ = driver.machine.answerArrived(status: 500)
+        var random = FixedGenerator(value: row.draw)
+        let ended = driver.machine.judged(row.verdict, row: sent, startedAtMs: 0, endedAtMs: 1_000, estimatedTokens: 2_000, nowMs: 1_000, using: &random)
+        #expect(ended.outcome == .retry)
+        #expect(driver.machine.unwritten.first == .retry(0, atMs: row.dueMs, row.verdict.attempt))
     }
 
     // MARK: Breakers and the provider's refusal

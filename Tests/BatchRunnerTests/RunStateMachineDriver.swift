@@ -15,9 +15,11 @@ struct MachineDriver {
     var steps: [RunStateMachine.DispatchStep] = []
     /// Rows sent and not yet answered, oldest first.
     var inFlight: [ClaimedRow] = []
+    /// Backoff jitter (the verdicts in these tests name their waits, so it is never drawn).
+    var random = SystemRandomNumberGenerator()
 
     init(_ settings: RunSettings, pilotRows: Int? = nil, due: Int = 0, nextDueMs: Int64? = nil) {
-        machine = RunStateMachine(settings: settings, pilotRows: pilotRows, seed: 1)
+        machine = RunStateMachine(settings: settings, pilotRows: pilotRows)
         machine.started(nowMs: 0, counts: StateCounts(pending: due), usage: UsageTotals())
         self.due = (0..<Int64(due)).map { ClaimedRow(index: $0, attempt: 1) }
         self.nextDueMs = nextDueMs
@@ -68,7 +70,7 @@ struct MachineDriver {
     mutating func answer(status: Int = 200, _ verdict: RowVerdict, nowMs now: Int64) -> EndedAttempt {
         let row = inFlight.removeFirst()
         _ = machine.answerArrived(status: status)
-        let ended = machine.judged(verdict, row: row, startedAtMs: 0, endedAtMs: now, estimatedTokens: 2_000, nowMs: now)
+        let ended = machine.judged(verdict, row: row, startedAtMs: 0, endedAtMs: now, estimatedTokens: 2_000, nowMs: now, using: &random)
         machine.judgingEnded(nowMs: now)
         return ended
     }

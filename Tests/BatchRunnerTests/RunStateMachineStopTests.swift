@@ -126,7 +126,7 @@ struct RunStateMachineStopTests {
         let judgedLater = driver.machine.answerArrived(status: 200)
         #expect(!judgedLater, "after the abort every answer is judged at once")
         driver.inFlight.removeFirst()
-        let ended = driver.machine.judged(row.verdict, row: first, startedAtMs: 0, endedAtMs: 5, estimatedTokens: 2_000, nowMs: 5)
+        let ended = driver.machine.judged(row.verdict, row: first, startedAtMs: 0, endedAtMs: 5, estimatedTokens: 2_000, nowMs: 5, using: &driver.random)
         #expect(ended.outcome == row.outcome)
         #expect(driver.machine.released == row.released)
         #expect(driver.machine.unwritten.last == row.transition(first))

@@ -30,6 +30,8 @@ public final class BatchRun {
     private let logger: Logger
     private let owner: String
     private let inbox = EventInbox()
+    /// Draws the backoff's jitter.
+    private var random: SeededRandom
     private let progressIntervalMs: Int64
     private let onProgress: @Sendable (RunProgress) -> Void
     private let observer: (any RunObserver)?
@@ -75,8 +77,8 @@ public final class BatchRun {
         self.onProgress = onProgress
         self.observer = observer
         self.owner = "pid \(getpid()) at \(clock.nowMs())"
-        self.machine = RunStateMachine(
-            settings: settings, pilotRows: pilotRows, seed: settings.seed ?? UInt64.random(in: 0...UInt64.max))
+        self.random = SeededRandom(seed: settings.seed ?? UInt64.random(in: 0...UInt64.max))
+        self.machine = RunStateMachine(settings: settings, pilotRows: pilotRows)
         self.siblings = settings.array.map { ArraySiblings(array: $0) }
         self.control = RunControl(inbox: inbox)
     }
@@ -218,7 +220,7 @@ public final class BatchRun {
                 maxAttempts: settings.maxAttempts, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs, prices: settings.prices)
             let ended = machine.judged(
                 verdict, row: one.row, startedAtMs: one.startedAtMs, endedAtMs: one.endedAtMs,
-                estimatedTokens: one.estimatedTokens, nowMs: now)
+                estimatedTokens: one.estimatedTokens, nowMs: now, using: &random)
             if ended.outcome == .done || ended.outcome == .failed { finished += 1 }
             observer?.attemptEnded(ended)
         }

@@ -3,9 +3,11 @@ import Ledger
 extension RunStateMachine {
     /// One answer judged into `verdict`: buffers its row's transition in `unwritten` and applies
     /// what it means for the run (usage, windows, breaker, stops). Returns the attempt as the
-    /// observer hears of it. Call ``judgingEnded(nowMs:)`` after each group of answers.
+    /// observer hears of it. Call ``judgingEnded(nowMs:)`` after each group of answers. `random`
+    /// draws the backoff's jitter.
     mutating func judged(
-        _ verdict: RowVerdict, row: ClaimedRow, startedAtMs: Int64, endedAtMs: Int64, estimatedTokens: Double, nowMs now: Int64
+        _ verdict: RowVerdict, row: ClaimedRow, startedAtMs: Int64, endedAtMs: Int64, estimatedTokens: Double, nowMs now: Int64,
+        using random: inout some RandomNumberGenerator
     ) -> EndedAttempt {
         let abandoned = phase.isAbandoned
         if let reservation = reservedFor.removeValue(forKey: row.index) {

@@ -1,13 +1,12 @@
 import Ledger
-import Recipe
 
 /// The run loop's rules, apart from their execution: what to claim and send, what each judged
 /// answer does to the run, when outcomes are written, when to wake, when to stop and when the run
 /// is over. A value with no ledger, transport or clock: ``BatchRun`` tells it what happened (with
-/// the time) and does what it answers.
+/// the time, and the generator for backoff jitter) and does what it answers.
 ///
 /// A pass of the loop goes: ``beginPass()``; for each answer ``answerArrived(status:)`` (failures
-/// are judged at once with ``judged(_:row:startedAtMs:endedAtMs:estimatedTokens:nowMs:)``), for a
+/// are judged at once with ``judged(_:row:startedAtMs:endedAtMs:estimatedTokens:nowMs:using:)``), for a
 /// signal ``shutdownSignalled(_:nowMs:)``; ``checkGraceDeadline(nowMs:)``; the sends, one
 /// ``nextDispatch(nowMs:)`` step at a time, with the 200 answers judged before them when
 /// ``judgesBeforeSending`` and after them otherwise; then ``endPass(nowMs:)``. A send is one call
@@ -77,7 +76,6 @@ struct RunStateMachine {
     /// Tokens a request is expected to use, from the answers so far.
     var averageTokens = 2_000.0
     let backoff: Backoff
-    var random: SeededRandom
     /// The window last written to the ledger, and why it moved.
     var loggedWindow: (size: Int, reason: String)?
 
@@ -93,11 +91,10 @@ struct RunStateMachine {
     private var dispatch = Dispatch.closed
     private var wakeAtMs: Int64?
 
-    init(settings: RunSettings, pilotRows: Int? = nil, seed: UInt64) {
+    init(settings: RunSettings, pilotRows: Int? = nil) {
         self.settings = settings
         self.pilotRows = pilotRows
         self.claimBatch = min(64, max(1, settings.concurrency / 4))
-        self.random = SeededRandom(seed: seed)
         self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
         self.window = CongestionWindow(maximum: settings.concurrency)
         self.adaptive = settings.adaptiveConcurrency == true ? AdaptiveWindow(maximum: settings.concurrency) : nil

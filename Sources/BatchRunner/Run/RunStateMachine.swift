@@ -51,6 +51,8 @@ struct RunStateMachine {
     /// sending first saves a wave (judging is the costly part of a pass).
     var judgesBeforeSending: Bool { settings.maxCost != nil }
 
+    // State. What has no `private(set)` is also set by the judging extension (another file) and by
+    // tests, to start from a given state; the executor only reads it.
     var phase: RunPhase = .running
     var counts = StateCounts()
     var usage = UsageTotals()

@@ -5,6 +5,7 @@ import Recipe
 import Testing
 import TestSupport
 @testable import BatchRunner
+import Wire
 
 /// Virtual time: `sleep` jumps the clock to the deadline instead of waiting.
 final class VirtualClock: RunClock, @unchecked Sendable {

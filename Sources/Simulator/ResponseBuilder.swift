@@ -37,43 +37,20 @@ struct ChatRequestSummary {
 
     static let cacheBlockBytes = 1_024
 
-    private struct Body: Decodable {
-        struct Message: Decodable {
-            var role: String?
-            var content: Content?
-        }
-        enum Content: Decodable {
-            case text(String)
-            case parts([Part])
-            struct Part: Decodable { var text: String? }
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                if let text = try? container.decode(String.self) { self = .text(text) } else { self = .parts(try container.decode([Part].self)) }
-            }
-            var text: String {
-                switch self {
-                case .text(let text): text
-                case .parts(let parts): parts.compactMap(\.text).joined()
-                }
-            }
-        }
-        var model: String?
-        var messages: [Message]?
-    }
-
     /// Parses a request body; nil when it is not a JSON chat request.
     init?(json: Data, prefixHashes wanted: Bool = false) {
-        guard let body = try? JSONDecoder().decode(Body.self, from: json), let messages = body.messages else { return nil }
-        model = body.model ?? "simulator/default"
-        let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
-        promptSHA256 = SHA256.hex(Array(lastUser.utf8))
+        guard let body = JSONParser.parseBody([UInt8](json)), let request = Self.read(body) else { return nil }
+        let messages = request.messages
+        model = request.model ?? "simulator/default"
+        let lastUser = messages.last { $0.role == "user" }?.text ?? ""
+        promptSHA256 = SHA256.hex(lastUser.utf8)
         prompt = lastUser
-        promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
+        promptBytes = messages.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) }
         guard wanted else { return }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         var inBlock = 0
         for message in messages {
-            for byte in (message.content?.text ?? "").utf8 {
+            for byte in (message.text ?? "").utf8 {
                 hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
                 inBlock += 1
                 if inBlock == Self.cacheBlockBytes {
@@ -82,6 +59,41 @@ struct ChatRequestSummary {
                 }
             }
         }
+    }
+
+    /// A chat request's model and messages (role, content text), or nil when the body is not
+    /// one: an object with an array `messages` of objects, whose `model`, `role` and `content`
+    /// (a string, or an array of parts with a string `text`) have those types when present.
+    private static func read(_ body: JSONValue) -> (model: String?, messages: [(role: String?, text: String?)])? {
+        guard body.objectValue != nil, let model = field(body["model"], \.stringValue),
+              let list = body["messages"]?.arrayValue else { return nil }
+        var messages: [(role: String?, text: String?)] = []
+        messages.reserveCapacity(list.count)
+        for item in list {
+            guard item.objectValue != nil, let role = field(item["role"], \.stringValue),
+                  let text = field(item["content"], contentText) else { return nil }
+            messages.append((role, text))
+        }
+        return (model, messages)
+    }
+
+    /// A string content, or the texts of a parts array joined; nil for any other type.
+    private static func contentText(_ content: JSONValue) -> String? {
+        if let text = content.stringValue { return text }
+        guard let parts = content.arrayValue else { return nil }
+        var text = ""
+        for part in parts {
+            guard part.objectValue != nil, let piece = field(part["text"], \.stringValue) else { return nil }
+            text += piece ?? ""
+        }
+        return text
+    }
+
+    /// An optional field: `.some(nil)` when missing or null, `.some(value)` when `read` takes
+    /// it, nil when it has another type.
+    private static func field<T>(_ value: JSONValue?, _ read: (JSONValue) -> T?) -> T?? {
+        guard let value, !value.isNull else { return .some(nil) }
+        return read(value).map { .some($0) }
     }
 }
 

@@ -32,6 +32,27 @@ struct SimulatorUnitTests {
         #expect(ChatRequestSummary(json: Data("not json".utf8)) == nil)
     }
 
+    @Test("the request summary reads content parts and nulls, and refuses fields of another type", arguments: [
+        (#"{"messages":[{"role":"user","content":[{"type":"text","text":"ab"},{"type":"text","text":"c","cache_control":{"type":"ephemeral"}},{"type":"image"}]}]}"#, "abc", 3),
+        (#"{"model":null,"messages":[{"role":"system","content":null},{"role":null,"content":"s"},{"role":"user","content":"x"}]}"#, "x", 2),
+        (#"{"messages":[{"content":"no role"}]}"#, "", 7),
+        (#"{"model":5,"messages":[]}"#, nil, 0),
+        (#"{"messages":[{"role":"user","content":5}]}"#, nil, 0),
+        (#"{"messages":[{"role":"user","content":[{"text":5}]}]}"#, nil, 0),
+        (#"{"messages":[{"role":1,"content":"x"}]}"#, nil, 0),
+        (#"{"messages":[1]}"#, nil, 0),
+        (#"{"model":"m"}"#, nil, 0),
+        (#"[{"messages":[]}]"#, nil, 0),
+    ] as [(String, String?, Int)])
+    func summaryShapes(_ body: String, _ prompt: String?, _ promptBytes: Int) {
+        let summary = ChatRequestSummary(json: Data(body.utf8))
+        #expect(summary?.prompt == prompt)
+        if prompt != nil {
+            #expect(summary?.model == "simulator/default")
+            #expect(summary?.promptBytes == promptBytes)
+        }
+    }
+
     @Test("invalid configs are refused with a message saying what is allowed", arguments: [
         SimulatorConfig(rate500: 1.5),
         SimulatorConfig(rate429: 0.6, rate500: 0.6),

@@ -8,8 +8,8 @@ extension JSONValue {
     }
 
     /// This value as text, members in their order. Floats use the shortest round-trip form, as
-    /// Python's `repr(float)` does (`1.0`, `1e-05`); a non-finite Double, which no parse
-    /// produces, is written `null`.
+    /// Python's `repr(float)` does (`1.0`, `1e-05`); an infinity (only a tolerant parse of a
+    /// number beyond Double's range makes one) is written `null`, as JSON has no infinities.
     public func encoded(_ style: Style = .python) -> [UInt8] {
         var out: [UInt8] = []
         append(to: &out, style)

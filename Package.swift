@@ -3,6 +3,7 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "batch",
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries: SQLite and libcurl come from the OS (libsqlite3-dev, libcurl4-openssl-dev).
@@ -32,23 +34,25 @@ let package = Package(
         // Build-time tool: embeds migrations/*.sql into the Ledger module.
         .executableTarget(name: "embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
-        // Recipe, Python-compatible sampler, prompt, conversation validation, JSONL lines.
-        .target(name: "Recipe", plugins: ["EmbedRecipe"]),
+        // JSON (one ordered value, one parser, one string escaper), JSONL lines, the seeded generator.
+        .target(name: "Wire"),
+        // Recipe, Python-compatible sampler, prompt, conversation validation.
+        .target(name: "Recipe", dependencies: ["Wire", crypto], plugins: ["EmbedRecipe"]),
         // Build-time tool: embeds recipes/nanochat-identity/ (the built-in recipe) into the Recipe module.
         .executableTarget(name: "embed-recipe"),
         .plugin(name: "EmbedRecipe", capability: .buildTool(), dependencies: ["embed-recipe"]),
         // HTTP transport on libcurl, chat-completions client, response classification.
-        .target(name: "Provider", dependencies: ["CurlShim", logging]),
+        .target(name: "Provider", dependencies: ["CurlShim", "Wire", logging]),
         // OpenAI-compatible test server behind `batch simulate`.
         .target(name: "Simulator", dependencies: [
-            "Recipe",
+            "Recipe", "Wire", crypto,
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             logging,
         ]),
         // The run loop: limits, backoff, shutdown, progress, export.
-        .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", logging]),
+        .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", "Wire", logging]),
         // The command-line tool; thin. Prometheus and NIO serve `--metrics-listen` (the run loop
         // itself knows neither: it reports to a `RunObserver`).
         .executableTarget(name: "batch", dependencies: [
@@ -63,12 +67,13 @@ let package = Package(
         // Test helpers shared by the test targets: temporary ledgers and folders, the built binary,
         // a simulator on loopback, the fakes (a scripted transport, a virtual clock).
         .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator", "BatchRunner"], path: "Tests/TestSupport"),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
-        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "TestSupport"]),
-        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Wire", crypto, "TestSupport"]),
+        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "Wire", crypto, "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "Wire", crypto, "TestSupport"]),
+        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "Wire", crypto, "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

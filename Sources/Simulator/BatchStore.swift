@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// Provider Batch APIs, simulated: OpenRouter's inline batches (`requests` in the create body,
 /// results inline in a terminal batch and paged from `/results`) and OpenAI's file batches

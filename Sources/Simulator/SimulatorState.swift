@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// Everything the event loops share: the seeded generator, counters, the request-rate
 /// window, the response log and the stats waiters. All of it behind one lock.

@@ -5,6 +5,7 @@ import Recipe
 import Testing
 import TestSupport
 @testable import BatchRunner
+import Wire
 
 @Suite("The run loop, with a scripted provider and virtual time")
 struct RunLoopTests {

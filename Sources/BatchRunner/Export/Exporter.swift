@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Recipe
+import Wire
 
 /// The shape of each exported line.
 public enum ExportFormat: String, Sendable, CaseIterable {
@@ -85,7 +86,7 @@ public enum Exporter {
                 line.append(contentsOf: #"{"index": \#(row.index), "reasons": ["#.utf8)
                 for (n, check) in checks.enumerated() {
                     if n > 0 { line.append(contentsOf: ", ".utf8) }
-                    JSONLine.appendString(check.rawValue, to: &line)
+                    JSONString.append(check.rawValue, to: &line)
                 }
                 line.append(contentsOf: #"], "messages": "#.utf8)
                 line.append(contentsOf: row.result.line.utf8)
@@ -159,7 +160,7 @@ public enum Exporter {
     }
 
     private static func appendOptional(_ text: String?, to out: inout [UInt8]) {
-        if let text { JSONLine.appendString(text, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let text { JSONString.append(text, to: &out) } else { out.append(contentsOf: "null".utf8) }
     }
 
     /// `{"index": ..., "topic": ..., ...}`: one line per exported row, in the same order.

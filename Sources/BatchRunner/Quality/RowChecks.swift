@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// A check a done row can fail; `export --drop` leaves out rows that fail the chosen ones.
 public enum QualityCheck: String, Sendable, CaseIterable, Codable {

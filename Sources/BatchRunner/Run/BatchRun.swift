@@ -3,6 +3,7 @@ import Ledger
 import Logging
 import Provider
 import Recipe
+import Wire
 
 /// The run loop: claims due rows from the ledger, sends them through the provider client with at
 /// most `concurrency` in flight, and records every outcome, until every row is done or failed

@@ -1,6 +1,7 @@
 import Ledger
 import Provider
 import Recipe
+import Wire
 
 /// What to do with one row after one attempt: the provider's decision combined with the
 /// conversation's validation and the row's attempt budget.

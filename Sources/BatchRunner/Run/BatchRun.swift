@@ -195,7 +195,7 @@ public final class BatchRun {
             switch event {
             case let .answered(answered):
                 guard inFlight.removeValue(forKey: answered.row.index) != nil else { continue }
-                if machine.answerArrived(status: answered.answer.status) {
+                if machine.answerArrived(status: Self.status(of: answered)) {
                     successes.append(answered)
                 } else {
                     failures.append(answered)
@@ -209,6 +209,11 @@ public final class BatchRun {
         judge(failures)
         return successes
     }
+
+    /// The answer's HTTP status. Not inlined: read inside `receive`, Swift 6.3.1's release
+    /// optimiser crashes on that function (an ownership error in CopyPropagation).
+    @inline(never)
+    private static func status(of answered: AnsweredRow) -> Int? { answered.answer.status }
 
     /// Judges answered rows and hands the verdicts to the machine (which buffers the ledger writes).
     private func judge(_ answered: [AnsweredRow]) {

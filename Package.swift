@@ -3,7 +3,6 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
-let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "batch",
@@ -18,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries: SQLite and libcurl come from the OS (libsqlite3-dev, libcurl4-openssl-dev).
@@ -37,7 +35,7 @@ let package = Package(
         // JSON (one ordered value, one parser, one string escaper), JSONL lines, the seeded generator.
         .target(name: "Wire"),
         // Recipe, Python-compatible sampler, prompt, conversation validation.
-        .target(name: "Recipe", dependencies: ["Wire", crypto], plugins: ["EmbedRecipe"]),
+        .target(name: "Recipe", dependencies: ["Wire"], plugins: ["EmbedRecipe"]),
         // Build-time tool: embeds recipes/nanochat-identity/ (the built-in recipe) into the Recipe module.
         .executableTarget(name: "embed-recipe"),
         .plugin(name: "EmbedRecipe", capability: .buildTool(), dependencies: ["embed-recipe"]),
@@ -45,7 +43,7 @@ let package = Package(
         .target(name: "Provider", dependencies: ["CurlShim", "Wire", logging]),
         // OpenAI-compatible test server behind `batch simulate`.
         .target(name: "Simulator", dependencies: [
-            "Recipe", "Wire", crypto,
+            "Recipe", "Wire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -69,11 +67,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator", "BatchRunner"], path: "Tests/TestSupport"),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "Wire", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Wire", crypto, "TestSupport"]),
-        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "Wire", crypto, "TestSupport"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "Wire", crypto, "TestSupport"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "Wire", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "Wire", "TestSupport"]),
         .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "Wire", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "Wire", crypto, "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "Wire", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

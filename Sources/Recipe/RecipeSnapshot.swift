@@ -1,4 +1,3 @@
-import Crypto
 /// Everything a recipe was built from, as text, so a resumed run can rebuild the exact same
 /// recipe even if the files changed on disk. A ledger stores this (it is `Codable`).
 ///

@@ -1,9 +1,8 @@
-import Crypto
 import Recipe
 import Testing
 
-/// The one SHA-256 suite: swift-crypto's digest through `SHA256.hex`, and the recipe digest a
-/// ledger records (`recipe_sha256`), which must not change or existing ledgers stop resuming.
+/// The one SHA-256 suite: the recipe module's SHA-256 against known vectors, and the recipe
+/// digest a ledger records (`recipe_sha256`), which must not change or existing ledgers stop resuming.
 @Suite("SHA-256")
 struct SHA256Tests {
     // hashlib.sha256(s).hexdigest(); includes the FIPS 180-4 examples and padding boundaries.
@@ -34,9 +33,9 @@ struct SHA256Tests {
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         for split in [0, 1, 63, 64, 65, 500, 999] {
             var hasher = SHA256()
-            hasher.update(data: bytes[..<split])
-            hasher.update(data: bytes[split...])
-            #expect(hasher.finalize() == SHA256.hash(data: bytes))
+            hasher.update(bytes[..<split])
+            hasher.update(bytes[split...])
+            #expect(hasher.finalize() == SHA256.hash(bytes))
         }
     }
 

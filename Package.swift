@@ -32,23 +32,25 @@ let package = Package(
         // Build-time tool: embeds migrations/*.sql into the Ledger module.
         .executableTarget(name: "embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
-        // Recipe, Python-compatible sampler, prompt, conversation validation, JSONL lines.
-        .target(name: "Recipe", plugins: ["EmbedRecipe"]),
+        // JSON (one ordered value, one parser, one string escaper), JSONL lines, the seeded generator.
+        .target(name: "Wire"),
+        // Recipe, Python-compatible sampler, prompt, conversation validation.
+        .target(name: "Recipe", dependencies: ["Wire"], plugins: ["EmbedRecipe"]),
         // Build-time tool: embeds recipes/nanochat-identity/ (the built-in recipe) into the Recipe module.
         .executableTarget(name: "embed-recipe"),
         .plugin(name: "EmbedRecipe", capability: .buildTool(), dependencies: ["embed-recipe"]),
         // HTTP transport on libcurl, chat-completions client, response classification.
-        .target(name: "Provider", dependencies: ["CurlShim", logging]),
+        .target(name: "Provider", dependencies: ["CurlShim", "Wire", logging]),
         // OpenAI-compatible test server behind `batch simulate`.
         .target(name: "Simulator", dependencies: [
-            "Recipe",
+            "Recipe", "Wire",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             logging,
         ]),
         // The run loop: limits, backoff, shutdown, progress, export.
-        .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", logging]),
+        .target(name: "BatchRunner", dependencies: ["Ledger", "Recipe", "Provider", "Wire", logging]),
         // The command-line tool; thin. Prometheus and NIO serve `--metrics-listen` (the run loop
         // itself knows neither: it reports to a `RunObserver`).
         .executableTarget(name: "batch", dependencies: [
@@ -60,12 +62,16 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite"], path: "Tests/TestSupport"),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "TestSupport"]),
-        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "TestSupport"]),
-        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "TestSupport"]),
-        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "TestSupport"]),
+        // Test helpers shared by the test targets: temporary ledgers and folders, the built binary,
+        // a simulator on loopback, the fakes (a scripted transport, a virtual clock).
+        .target(name: "TestSupport", dependencies: ["Ledger", "CSQLite", "Provider", "Simulator", "BatchRunner"], path: "Tests/TestSupport"),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "RecipeTests", dependencies: ["Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "ProviderTests", dependencies: ["Provider", "Recipe", "Simulator", "Wire", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Provider", "Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "BatchRunnerTests", dependencies: ["BatchRunner", "Ledger", "Provider", "Recipe", "Wire", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["batch", "Recipe", "Wire", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,10 +32,6 @@ CURLcode batch_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *
     return curl_easy_getinfo(handle, info, value);
 }
 
-CURLcode batch_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
-    return curl_easy_getinfo(handle, info, value);
-}
-
 CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }

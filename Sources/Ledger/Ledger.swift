@@ -29,7 +29,7 @@ public final class Ledger: @unchecked Sendable {
     /// Opens an existing ledger for writing, upgrading its schema to the latest version.
     /// Fails without changing the file if it is not a ledger, is damaged, or is newer than this binary.
     ///
-    /// Every page is verified first (`PRAGMA quick_check`, about a second per GB): a damaged page
+    /// Every page is verified first (`PRAGMA quick_check`, whose time grows with the file): a damaged page
     /// that the run's queries would never read (an old result, say) is reported here, instead of
     /// the run saying "finished" over it.
     public convenience init(openForWriting path: String, durability: Durability = .normal) throws(LedgerError) {
@@ -58,7 +58,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The most rows one ledger plans. The plan is written up front, one row per index (some
-    /// 50 bytes each, a few seconds per million), so a larger run is split into shards
+    /// 50 bytes each, and time that grows with the count), so a larger run is split into shards
     /// (`--shard K/N`), each with its own ledger.
     public static let maximumPlannedRows: Int64 = 10_000_000
 
@@ -87,9 +87,7 @@ public final class Ledger: @unchecked Sendable {
     ) throws(LedgerError) {
         let lock = try FileLock(ledgerPath: path)
         guard !LedgerFile.exists(path) else {
-            throw LedgerError(
-                .alreadyExists,
-                "\(path) already exists; continue it with `batch resume --ledger \(path)` or choose another path")
+            throw LedgerError(.alreadyExists, "\(path) already exists; choose another path", path: path)
         }
         let (folder, name) = PathParts.split(path)
         AbandonedFiles.remove(in: folder, stem: name + ".creating-")
@@ -97,19 +95,26 @@ public final class Ledger: @unchecked Sendable {
         try createEmptyFile(temporary, for: path)
         do throws(LedgerError) {
             do {
+                // Nobody else sees the file until it is linked into place, and a crash before
+                // that leaves only a temporary file: so no journal on disk and no syncs while it
+                // is built (the plan is written once, straight into the file, instead of into a
+                // WAL and then copied), and one fsync before the link makes it durable.
                 let db = try Connection(path: temporary, flags: SQLITE_OPEN_READWRITE)
-                try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
+                try db.execute("PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF", doing: "creating the ledger")
                 try Migrator.migrate(db, to: schemaVersion)
                 try db.transaction(doing: "planning the run") { () throws(LedgerError) in
                     try insertRun(db, run)
                     try insertItems(db, indices, nowMs: nowMs)
                 }
-            }  // the connection closes here, checkpointing the WAL into the file
+                try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
+            }  // the connection closes here
+            try syncFile(temporary, for: path)
             guard link(temporary, path) == 0 else {
                 let reason = errno == EEXIST ? "it appeared meanwhile" : String(cString: strerror(errno))
                 throw LedgerError(.alreadyExists, "cannot create \(path): \(reason)")
             }
             unlink(temporary)
+            syncFolder(folder)
         } catch {
             unlink(temporary)
             unlink(temporary + "-wal")
@@ -117,6 +122,29 @@ public final class Ledger: @unchecked Sendable {
             throw error
         }
         _ = lock
+    }
+
+    /// Makes the finished temporary file durable before it is linked into place.
+    private static func syncFile(_ temporary: String, for path: String) throws(LedgerError) {
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let code = errno
+            if fd >= 0 { close(fd) }
+            if code == ENOSPC || code == EDQUOT {
+                throw LedgerError(.diskFull, "the disk holding \(path) is full while creating the ledger; nothing of it was written")
+            }
+            throw LedgerError(.io, "cannot create the ledger \(path): \(String(cString: strerror(code)))")
+        }
+        close(fd)
+    }
+
+    /// Makes the new name durable (best effort: a folder that cannot be opened or synced only
+    /// loses the guarantee against a power cut, not the ledger).
+    private static func syncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     private static func createEmptyFile(_ temporary: String, for path: String) throws(LedgerError) {
@@ -197,8 +225,8 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// `start, start + step, ... < end` planned by SQLite itself (a recursive CTE), 65,536 rows a
-    /// statement: a row-by-row loop from Swift took twice as long, which a short run waits for
-    /// before its first request.
+    /// statement: a row-by-row loop from Swift is slower (BENCHMARKS.md), and a short run waits
+    /// for the plan before its first request.
     private static func insertProgression(
         _ db: Connection, from start: Int64, to end: Int64, by step: Int64, nowMs: Int64
     ) throws(LedgerError) -> Int {
@@ -280,16 +308,6 @@ public final class Ledger: @unchecked Sendable {
     /// Marks an in-flight row done and stores its result in the same transaction.
     public func complete(_ index: Int64, result: RowResult, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
         try apply([.complete(index, result, attempt)], nowMs: nowMs)
-    }
-
-    /// Puts an in-flight row back to pending, due again at `retryAtMs`, recording why.
-    public func scheduleRetry(_ index: Int64, atMs retryAtMs: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.retry(index, atMs: retryAtMs, attempt)], nowMs: nowMs)
-    }
-
-    /// Marks an in-flight row failed with its last error.
-    public func fail(_ index: Int64, attempt: AttemptRecord, nowMs: Int64) throws(LedgerError) {
-        try apply([.fail(index, attempt)], nowMs: nowMs)
     }
 
     /// Puts in-flight rows back to pending without counting the unfinished attempt (a graceful
@@ -505,10 +523,6 @@ public final class Ledger: @unchecked Sendable {
     public func counts() throws(LedgerError) -> StateCounts { try locked { () throws(LedgerError) in try Queries.counts(db) } }
     public func usage() throws(LedgerError) -> UsageTotals { try locked { () throws(LedgerError) in try Queries.usage(db) } }
     public func nextDueMs() throws(LedgerError) -> Int64? { try locked { () throws(LedgerError) in try Queries.nextDue(db) } }
-
-    public func state(of index: Int64) throws(LedgerError) -> (state: ItemState, attempts: Int)? {
-        try locked { () throws(LedgerError) in try Queries.state(db, of: index) }
-    }
 
     public func failedRows(limit: Int = 100) throws(LedgerError) -> [FailedRow] {
         try locked { () throws(LedgerError) in try Queries.failedRows(db, limit: limit) }

@@ -33,10 +33,15 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public let code: Code
     public let message: String
+    /// The ledger the error is about, when the message names one (`notFound`, `alreadyExists`):
+    /// a caller can then add its own advice, such as which command to run next. The library's
+    /// messages name no command of the `batch` tool.
+    public let path: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, path: String? = nil) {
         self.code = code
         self.message = message
+        self.path = path
     }
 
     public var description: String { message }

@@ -21,7 +21,7 @@ enum LedgerFile {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT {
-                throw LedgerError(.notFound, "no ledger at \(path); start one with `batch run --ledger \(path) ...`")
+                throw LedgerError(.notFound, "no ledger at \(path)", path: path)
             }
             throw LedgerError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
         }

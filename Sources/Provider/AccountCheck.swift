@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// What a provider says about the account before a run: whether the key works, how much it may
 /// still spend, and the model's prices. OpenRouter's `GET /key`, `GET /credits` and
@@ -64,17 +65,17 @@ extension ChatClient {
         case 401, 403:
             throw AccountRefused(description: "the provider refused the API key (HTTP \(key.status) on GET \(config.url("key"))): check \(config.apiKeyEnvName) (or the .env file) holds a valid key")
         case 200:
-            let data = JSONValue.parse(key.body)?["data"]
-            status.keyRemaining = data?["limit_remaining"]?.number
+            let data = JSONParser.parseBody(key.body)?["data"]
+            status.keyRemaining = data?["limit_remaining"]?.numberValue
         default:
             return status  // not OpenRouter's API: nothing more to ask
         }
-        if let credits = await get("credits"), credits.status == 200, let data = JSONValue.parse(credits.body)?["data"],
-           let total = data["total_credits"]?.number, let used = data["total_usage"]?.number {
+        if let credits = await get("credits"), credits.status == 200, let data = JSONParser.parseBody(credits.body)?["data"],
+           let total = data["total_credits"]?.numberValue, let used = data["total_usage"]?.numberValue {
             status.creditsRemaining = total - used
         }
         if let models = await get("models"), models.status == 200,
-           let entry = JSONValue.parse(models.body)?["data"]?.array?.first(where: { $0["id"]?.string == model }),
+           let entry = JSONParser.parseBody(models.body)?["data"]?.arrayValue?.first(where: { $0["id"]?.stringValue == model }),
            let pricing = entry["pricing"], let prompt = Self.price(pricing["prompt"]), let completion = Self.price(pricing["completion"]) {
             status.prices = ModelPrices(prompt: prompt, completion: completion, cachedPrompt: Self.price(pricing["input_cache_read"]))
         }
@@ -83,7 +84,7 @@ extension ChatClient {
 
     /// OpenRouter sends prices as decimal strings ("0.0000003"); a number is taken too.
     private static func price(_ value: JSONValue?) -> Double? {
-        value?.string.flatMap(Double.init) ?? value?.number
+        value?.stringValue.flatMap(Double.init) ?? value?.numberValue
     }
 
     private func get(_ path: String) async -> HTTPResponse? {

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// Which provider Batch API a base URL speaks.
 public enum BatchAPIKind: String, Sendable, Codable, CaseIterable {
@@ -112,12 +113,13 @@ public struct BatchAPIClient: Sendable {
             form += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(idempotencyKey).jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n".utf8)
             form += jsonl + Array("\r\n--\(boundary)--\r\n".utf8)
             let file = try await call(.post, "files", body: form, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")])
-            guard let fileID = file["id"]?.string else { throw BatchAPIError(kind: .malformed, description: "the file upload's answer has no id") }
+            guard let fileID = file["id"]?.stringValue else { throw BatchAPIError(kind: .malformed, description: "the file upload's answer has no id") }
+            // Keys in sorted order, metadata's too (the body's bytes do not depend on a dictionary's order).
             let request = JSONValue.object([
-                "input_file_id": .string(fileID), "endpoint": .string("/v1/chat/completions"), "completion_window": .string("24h"),
-                "metadata": .object(metadata.mapValues { .string($0) }),
+                ("completion_window", .string("24h")), ("endpoint", .string("/v1/chat/completions")), ("input_file_id", .string(fileID)),
+                ("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
             ])
-            return try Self.batch(try await call(.post, "batches", body: request.encoded(), headers: [("Idempotency-Key", idempotencyKey)]))
+            return try Self.batch(try await call(.post, "batches", body: request.encoded(.compact), headers: [("Idempotency-Key", idempotencyKey)]))
         }
     }
 
@@ -132,8 +134,8 @@ public struct BatchAPIClient: Sendable {
     /// One page of batches, newest first; pass the last id as `after` for the next.
     public func list(after: String? = nil, limit: Int = 100) async throws(BatchAPIError) -> (batches: [ProviderBatch], hasMore: Bool) {
         let page = try await call(.get, "batches?limit=\(limit)" + (after.map { "&after=\($0)" } ?? ""))
-        let batches = try (page["data"]?.array ?? []).map { value throws(BatchAPIError) in try Self.batch(value) }
-        return (batches, page["has_more"]?.bool ?? false)
+        let batches = try (page["data"]?.arrayValue ?? []).map { value throws(BatchAPIError) in try Self.batch(value) }
+        return (batches, page["has_more"]?.boolValue ?? false)
     }
 
     /// Every request's end in a terminal batch: OpenRouter's results (inline, then paged), or
@@ -145,14 +147,14 @@ public struct BatchAPIClient: Sendable {
             var cursor: String? = "0"
             while let at = cursor {
                 let page = try await call(.get, "batches/\(batch.id)/results?cursor=\(at)&limit=1000")
-                lines += page["data"]?.array ?? []
-                cursor = page["next_cursor"]?.string
+                lines += page["data"]?.arrayValue ?? []
+                cursor = page["next_cursor"]?.stringValue
             }
         case .openai:
             for file in [batch.outputFileID, batch.errorFileID].compactMap({ $0 }) {
                 let content = try await raw(.get, "files/\(file)/content")
                 for line in content.split(separator: UInt8(ascii: "\n")) where !line.allSatisfy({ $0 == 32 || $0 == 13 }) {
-                    guard let value = JSONValue.parse(Array(line)) else {
+                    guard let value = JSONParser.parseBody(Array(line)) else {
                         throw BatchAPIError(kind: .malformed, description: "a line of batch \(batch.id)'s results is not JSON")
                     }
                     lines.append(value)
@@ -166,45 +168,47 @@ public struct BatchAPIClient: Sendable {
 
     /// A result line: the answer classified as an online one would be, or the request's error.
     func result(_ line: JSONValue) -> BatchResult? {
-        guard let customID = line["custom_id"]?.string else { return nil }
-        if let response = line["response"], let status = response["status_code"]?.int, let body = response["body"], status == 200 {
+        guard let customID = line["custom_id"]?.stringValue else { return nil }
+        if let response = line["response"], let status = response["status_code"]?.intValue, let body = response["body"], status == 200 {
             let outcome = ResponseClassifier(apiKeyEnvName: config.apiKeyEnvName, maxWait: config.maxRetryAfter)
-                .classify(status: status, headers: [:], body: body.encoded(), now: Date())
+                .classify(status: status, headers: [:], body: body.encoded(.compact), now: Date())
             return BatchResult(customID: customID, outcome: outcome)
         }
         let error = line["error"]
-        let code = error?["code"]?.string ?? error?["type"]?.string ?? "batch_error"
-        let message = error?["message"]?.string ?? "the batch did not answer this request"
+        let code = error?["code"]?.stringValue ?? error?["type"]?.stringValue ?? "batch_error"
+        let message = error?["message"]?.stringValue ?? "the batch did not answer this request"
         let kind = code.hasPrefix("batch_") ? code : "batch_error"
-        let status = line["response"]?["status_code"]?.int
+        let status = line["response"]?["status_code"]?.intValue
         return BatchResult(customID: customID, outcome: .retry(ProviderFailure(kind: kind, httpStatus: status, message: String(message.prefix(200)))))
     }
 
     static func batch(_ value: JSONValue) throws(BatchAPIError) -> ProviderBatch {
-        guard let id = value["id"]?.string, let status = value["status"]?.string else {
+        guard let id = value["id"]?.stringValue, let status = value["status"]?.stringValue else {
             throw BatchAPIError(kind: .malformed, description: "a batch without id or status")
         }
         var batch = ProviderBatch(id: id, status: status)
         let counts = value["request_counts"]
-        batch.total = counts?["total"]?.int ?? 0
-        batch.completed = counts?["completed"]?.int ?? 0
-        batch.failed = counts?["failed"]?.int ?? 0
-        batch.outputFileID = value["output_file_id"]?.string
-        batch.errorFileID = value["error_file_id"]?.string
-        for (key, entry) in value["metadata"]?.object ?? [:] { if let text = entry.string { batch.metadata[key] = text } }
-        batch.errorMessage = value["error"]?["message"]?.string ?? value["errors"]?["data"]?.array?.first?["message"]?.string
+        batch.total = counts?["total"]?.intValue ?? 0
+        batch.completed = counts?["completed"]?.intValue ?? 0
+        batch.failed = counts?["failed"]?.intValue ?? 0
+        batch.outputFileID = value["output_file_id"]?.stringValue
+        batch.errorFileID = value["error_file_id"]?.stringValue
+        for (key, entry) in value["metadata"]?.objectValue ?? [] { if let text = entry.stringValue { batch.metadata[key] = text } }
+        batch.errorMessage = value["error"]?["message"]?.stringValue ?? value["errors"]?["data"]?.arrayValue?.first?["message"]?.stringValue
         return batch
     }
 
     static func encode(_ text: String) throws(BatchAPIError) -> [UInt8] {
-        JSONValue.string(text).encoded()
+        var out: [UInt8] = []
+        JSONString.append(text, .utf8, to: &out)
+        return out
     }
 
     // MARK: HTTP
 
     private func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws(BatchAPIError) -> JSONValue {
         let bytes = try await raw(method, path, body: body, headers: headers + (body != nil && !headers.contains { $0.0 == "Content-Type" } ? [("Content-Type", "application/json")] : []))
-        guard let value = JSONValue.parse(bytes) else {
+        guard let value = JSONParser.parseBody(bytes) else {
             throw BatchAPIError(kind: .malformed, description: "\(method) \(path): the answer is not JSON")
         }
         return value
@@ -229,7 +233,7 @@ public struct BatchAPIClient: Sendable {
         case 500...:
             throw BatchAPIError(kind: .unavailable, description: "\(what): HTTP \(response.status)")
         default:
-            let message = JSONValue.parse(response.body)?["error"]?["message"]?.string ?? "HTTP \(response.status)"
+            let message = JSONParser.parseBody(response.body)?["error"]?["message"]?.stringValue ?? "HTTP \(response.status)"
             throw BatchAPIError(kind: .refused(status: response.status), description: "\(what): \(message.prefix(200))")
         }
     }

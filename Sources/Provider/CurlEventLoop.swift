@@ -47,6 +47,8 @@ final class CurlEventLoop: @unchecked Sendable {
     private let lock = NSLock()
     private var commands: [Command] = []
     private var state = State.running
+    /// Whether the event thread closes its connections when it stops (see ``CurlTransport/shutdown(closingConnections:)``).
+    private var closesConnections = true
     private var statistics = ConnectionStatistics()
 
     // Event thread only.
@@ -134,10 +136,13 @@ final class CurlEventLoop: @unchecked Sendable {
         if wake { batch_curl_driver_wake(driver) }
     }
 
-    func shutdown() {
+    func shutdown(closingConnections: Bool = true) {
         lock.lock()
         let wasRunning = state == .running
-        if wasRunning { state = .stopping }
+        if wasRunning {
+            state = .stopping
+            closesConnections = closingConnections
+        }
         lock.unlock()
         guard wasRunning else { return }
         batch_curl_driver_wake(driver)
@@ -186,8 +191,14 @@ final class CurlEventLoop: @unchecked Sendable {
         let leftover = commands
         commands.removeAll()
         state = .stopped
+        let closing = closesConnections
         lock.unlock()
         for case .add(let transfer) in leftover { transfer.complete(.failure(shutdownError)) }
+        guard closing else {
+            // The process is about to exit and the kernel closes the sockets.
+            finished.signal()
+            return
+        }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
         if let share { curl_share_cleanup(share) }
@@ -325,7 +336,10 @@ final class CurlEventLoop: @unchecked Sendable {
                     body: transfer.responseBody
                 )
                 finish(transfer, .success(response))
-            } else if shouldRequeueConnect(code, transfer) {
+            } else if code == CURLE_OPERATION_TIMEDOUT, transfer.connection.mayRequeue(
+                cancelRequested: transfer.cancelRequested, anyResponse: anyResponse,
+                remainingMs: transfer.deadlineMs - monotonicMs(), connectTimeoutMs: transfer.request.connectTimeout.wholeMilliseconds
+            ) {
                 requeue(transfer)
             } else {
                 finish(transfer, .failure(transportError(code, transfer)))
@@ -334,18 +348,11 @@ final class CurlEventLoop: @unchecked Sendable {
         admitWaiting()
     }
 
-    /// A connect that timed out while other connections to the server work is the ramp's
-    /// business (too many handshakes at once), not the request's: it goes back to the front of
-    /// the queue, at most twice, within its deadline, and the window shrinks.
-    private func shouldRequeueConnect(_ code: CURLcode, _ transfer: Transfer) -> Bool {
-        guard code == CURLE_OPERATION_TIMEDOUT, transfer.openedConnection, !transfer.attached,
-              transfer.connectRequeues < 2, !transfer.cancelRequested, anyResponse else { return false }
-        return transfer.deadlineMs - monotonicMs() > transfer.request.connectTimeout.wholeMilliseconds
-    }
-
+    /// A connect that timed out while other connections to the server work goes back to the
+    /// front of the queue (``TransferConnection/mayRequeue``), and the window shrinks.
     private func requeue(_ transfer: Transfer) {
         detach(transfer, timedOut: true)
-        transfer.connectRequeues += 1
+        transfer.connection.requeued()
         if waitingHead > 0 {
             waitingHead -= 1
             waiting[waitingHead] = transfer
@@ -356,13 +363,14 @@ final class CurlEventLoop: @unchecked Sendable {
 
     /// Takes the transfer out of libcurl and recycles its handle, keeping the ramp's counts.
     private func detach(_ transfer: Transfer, added: Bool = true, timedOut: Bool = false) {
+        var httpMajorVersion: Int?
         if let easy = transfer.easy {
             if added {
                 var version = 0
-                if transfer.attached { _ = batch_curl_easy_getinfo_long(easy.handle, CURLINFO_HTTP_VERSION, &version) }
+                if transfer.connection.attached { _ = batch_curl_easy_getinfo_long(easy.handle, CURLINFO_HTTP_VERSION, &version) }
                 active[easy.handle] = nil
                 _ = curl_multi_remove_handle(multi, easy.handle)
-                if transfer.attached { ramp.requestDetached(httpMajorVersion: version >= 3 ? 2 : (version > 0 ? 1 : 0)) }
+                httpMajorVersion = version >= 3 ? 2 : (version > 0 ? 1 : 0)
             }
             transfer.easy = nil
             if idleHandles.count < maxIdleHandles {
@@ -372,9 +380,7 @@ final class CurlEventLoop: @unchecked Sendable {
                 idleHandles.append(easy)
             }
         }
-        if transfer.openedConnection && !transfer.attached { ramp.connectFailed(timedOut: timedOut) }
-        transfer.openedConnection = false
-        transfer.attached = false
+        transfer.connection.detach(&ramp, httpMajorVersion: httpMajorVersion, timedOut: timedOut)
         if let list = transfer.headerList {
             curl_slist_free_all(list)
             transfer.headerList = nil
@@ -387,7 +393,7 @@ final class CurlEventLoop: @unchecked Sendable {
     /// Detaches the transfer from libcurl, recycles its handle and resumes its caller.
     private func finish(_ transfer: Transfer, _ result: Result<HTTPResponse, TransportError>, added: Bool = true) {
         var connectTimedOut = false
-        if case .failure(let error) = result, error.kind == .timeout, transfer.openedConnection, !transfer.attached {
+        if case .failure(let error) = result, error.kind == .timeout, transfer.connection.isConnecting {
             connectTimedOut = true
         }
         detach(transfer, added: added, timedOut: connectTimedOut)
@@ -397,11 +403,7 @@ final class CurlEventLoop: @unchecked Sendable {
     // MARK: Callbacks from libcurl (event thread)
 
     fileprivate func socketOpened(by transfer: Transfer) {
-        ramp.socketOpened()
-        if !transfer.openedConnection, !transfer.attached {
-            transfer.openedConnection = true
-            ramp.connectStarted()
-        }
+        transfer.connection.socketOpened(&ramp)
         lock.lock()
         statistics.socketsOpened += 1
         statistics.peakConnecting = max(statistics.peakConnecting, ramp.connecting)
@@ -412,10 +414,7 @@ final class CurlEventLoop: @unchecked Sendable {
     fileprivate func socketClosed() { ramp.socketClosed() }
 
     fileprivate func attached(_ transfer: Transfer) {
-        guard !transfer.attached else { return }
-        transfer.attached = true
-        if transfer.openedConnection { ramp.connectSucceeded() }
-        ramp.requestAttached()
+        transfer.connection.attach(&ramp)
     }
 
     // MARK: Options
@@ -546,7 +545,7 @@ final class CurlEventLoop: @unchecked Sendable {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR:
             return TransportError(.connect, "could not connect to the server \(suffix)")
         case CURLE_OPERATION_TIMEDOUT:
-            if transfer.openedConnection && !transfer.attached {
+            if transfer.connection.isConnecting {
                 return TransportError(.timeout, "could not connect within \(transfer.request.connectTimeout) \(suffix)")
             }
             return TransportError(.timeout, "no complete response within the \(transfer.request.deadline) deadline \(suffix)")

@@ -28,12 +28,8 @@ final class Transfer: @unchecked Sendable {
     var responseBody: [UInt8] = []
     var responseHeaders: [(String, String)] = []
     var bodyTooLarge = false
-    /// This transfer opened a new connection (its handshake counts in the ramp until it ends).
-    var openedConnection = false
-    /// The connection is up and the request is being sent (libcurl's pre-request callback ran).
-    var attached = false
-    /// How often a connect that timed out was put back in the queue instead of failing.
-    var connectRequeues = 0
+    /// Its part in the connection ramp: a connection opened, the request on one, requeues.
+    var connection = TransferConnection()
     /// How far libcurl has read the body (CURLOPT_READFUNCTION).
     var bodyOffset = 0
 

@@ -65,7 +65,11 @@ public final class CurlTransport: HTTPTransport, Sendable {
 
     /// Stops the event thread and fails requests still in flight. Idempotent; blocks until
     /// the thread has released every libcurl handle.
-    public func shutdown() { loop.shutdown() }
+    ///
+    /// With `closingConnections: false`, for a process about to exit, the thread stops without
+    /// closing its connections one by one (a TLS close_notify and an HTTP/2 GOAWAY on each),
+    /// leaving the sockets and handles to the exit; nothing may use the transport afterwards.
+    public func shutdown(closingConnections: Bool = true) { loop.shutdown(closingConnections: closingConnections) }
 }
 
 /// The libcurl version this process loaded, e.g. "libcurl/7.88.1 OpenSSL/3.0.15 ...".

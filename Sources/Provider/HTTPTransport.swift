@@ -51,7 +51,7 @@ public struct HTTPMethod: Sendable, Hashable, CustomStringConvertible {
 
 /// Header fields in arrival order, with case-insensitive lookup by name.
 public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral, CustomStringConvertible {
-    public private(set) var fields: [(name: String, value: String)]
+    public let fields: [(name: String, value: String)]
 
     public init(_ fields: [(String, String)] = []) {
         self.fields = fields.map { (name: $0.0, value: $0.1) }
@@ -66,18 +66,6 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral, 
         let lowered = name.lowercased()
         return fields.first { $0.name.lowercased() == lowered }?.value
     }
-
-    /// Every value of the header `name` (case-insensitive), in order.
-    public func values(_ name: String) -> [String] {
-        let lowered = name.lowercased()
-        return fields.filter { $0.name.lowercased() == lowered }.map(\.value)
-    }
-
-    public mutating func add(_ name: String, _ value: String) {
-        fields.append((name: name, value: value))
-    }
-
-    public var isEmpty: Bool { fields.isEmpty }
 
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
         lhs.fields.count == rhs.fields.count
@@ -106,8 +94,8 @@ public struct HTTPRequest: Sendable {
         method: HTTPMethod = .post,
         headers: [(String, String)] = [],
         body: [UInt8] = [],
-        connectTimeout: Duration = .seconds(10),
-        deadline: Duration = .seconds(300)
+        connectTimeout: Duration = ProviderConfig.defaultConnectTimeout,
+        deadline: Duration = ProviderConfig.defaultRequestDeadline
     ) {
         self.url = url
         self.method = method
@@ -171,20 +159,4 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public var description: String { "\(kind): \(message)" }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded up so a positive duration never becomes zero.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        let remainder = attoseconds % 1_000_000_000_000_000
-        return remainder > 0 ? millis + 1 : millis
-    }
-
-    /// Seconds as a Double.
-    var secondsDouble: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

@@ -1,6 +1,9 @@
 /// Where and how the chat client talks to the provider.
 public struct ProviderConfig: Sendable {
     public static let defaultBaseURL = "https://openrouter.ai/api/v1"
+    public static let defaultConnectTimeout: Duration = .seconds(10)
+    public static let defaultRequestDeadline: Duration = .seconds(300)
+    public static let defaultMaxRetryAfter: Duration = .seconds(300)
 
     /// The API root; requests go to `<baseURL>/chat/completions` (`--base-url`).
     public var baseURL: String
@@ -22,9 +25,9 @@ public struct ProviderConfig: Sendable {
         apiKey: APIKey? = nil,
         apiKeyEnvName: String = APIKeyResolver.defaultEnvName,
         headers: [(String, String)] = [],
-        connectTimeout: Duration = .seconds(10),
-        requestDeadline: Duration = .seconds(300),
-        maxRetryAfter: Duration = .seconds(300)
+        connectTimeout: Duration = ProviderConfig.defaultConnectTimeout,
+        requestDeadline: Duration = ProviderConfig.defaultRequestDeadline,
+        maxRetryAfter: Duration = ProviderConfig.defaultMaxRetryAfter
     ) {
         self.baseURL = baseURL
         self.apiKey = apiKey
@@ -51,13 +54,5 @@ public struct ProviderConfig: Sendable {
         var base = Substring(baseURL)
         while base.hasSuffix("/") { base = base.dropLast() }
         return base + "/" + path
-    }
-
-    /// The attribution headers OpenRouter reads (`HTTP-Referer`, `X-Title`), for those given.
-    public static func attributionHeaders(referer: String?, title: String?) -> [(String, String)] {
-        var headers: [(String, String)] = []
-        if let referer, !referer.isEmpty { headers.append(("HTTP-Referer", referer)) }
-        if let title, !title.isEmpty { headers.append(("X-Title", title)) }
-        return headers
     }
 }

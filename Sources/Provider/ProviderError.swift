@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// The error object of a provider response, read from either shape OpenRouter uses:
 ///
@@ -26,25 +27,25 @@ struct ProviderError: Equatable {
     init?(json: JSONValue) {
         guard let error = json["error"], !error.isNull else {
             // No error object: a bare message or detail, as some gateways send.
-            guard let text = json["message"]?.string ?? json["detail"]?.string else { return nil }
+            guard let text = json["message"]?.stringValue ?? json["detail"]?.stringValue else { return nil }
             self.init(code: nil, type: nil, message: text, retryable: nil, isAvailability: false, retryAfterSeconds: nil)
             return
         }
-        guard error.isObject else {
-            self.init(code: nil, type: nil, message: error.string, retryable: nil, isAvailability: false, retryAfterSeconds: nil)
+        guard error.objectValue != nil else {
+            self.init(code: nil, type: nil, message: error.stringValue, retryable: nil, isAvailability: false, retryAfterSeconds: nil)
             return
         }
         let metadata = error["metadata"]
         let availability = error["availability"]
-        let stringCode = error["code"]?.string.flatMap { Int($0) == nil ? $0 : nil }
-        let types = [metadata?["error_type"]?.string, error["error_type"]?.string, stringCode, error["type"]?.string]
+        let stringCode = error["code"]?.stringValue.flatMap { Int($0) == nil ? $0 : nil }
+        let types = [metadata?["error_type"]?.stringValue, error["error_type"]?.stringValue, stringCode, error["type"]?.stringValue]
         self.init(
-            code: error["code"]?.int ?? error["http_status"]?.int,
+            code: error["code"]?.intValue ?? error["http_status"]?.intValue,
             type: types.lazy.compactMap { $0 }.first?.lowercased(),
-            message: error["message"]?.string,
-            retryable: availability?["retryable"]?.bool,
+            message: error["message"]?.stringValue,
+            retryable: availability?["retryable"]?.boolValue,
             isAvailability: availability.map { !$0.isNull } ?? false,
-            retryAfterSeconds: availability?["retry_after"]?.number ?? metadata?["retry_after"]?.number
+            retryAfterSeconds: availability?["retry_after"]?.numberValue ?? metadata?["retry_after"]?.numberValue
         )
     }
 

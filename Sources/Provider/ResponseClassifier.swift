@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// Turns every provider response, or transport failure, into exactly one ``ProviderOutcome``.
 ///
@@ -52,7 +53,7 @@ public struct ResponseClassifier: Sendable {
     /// The longest wait a retry hint can ask for.
     public var maxWait: Duration
 
-    public init(apiKeyEnvName: String = APIKeyResolver.defaultEnvName, maxWait: Duration = .seconds(300)) {
+    public init(apiKeyEnvName: String = APIKeyResolver.defaultEnvName, maxWait: Duration = ProviderConfig.defaultMaxRetryAfter) {
         self.apiKeyEnvName = apiKeyEnvName
         self.maxWait = maxWait
     }
@@ -72,7 +73,7 @@ public struct ResponseClassifier: Sendable {
     public func classify(
         status: Int, headers: HTTPHeaders, body: [UInt8], now: Date, latency: Duration = .zero
     ) -> ProviderOutcome {
-        let json = JSONValue.parse(body)
+        let json = JSONParser.parseBody(body)
         if (200..<300).contains(status) {
             return classifySuccessStatus(status: status, headers: headers, json: json, now: now, latency: latency)
         }
@@ -106,7 +107,7 @@ public struct ResponseClassifier: Sendable {
         guard let json else {
             return .retry(failure("non_json_body", status, "HTTP \(status) with a body that is not JSON"))
         }
-        let choices = json["choices"]?.array ?? []
+        let choices = json["choices"]?.arrayValue ?? []
         if choices.isEmpty {
             if let error = ProviderError(json: json), json["error"].map({ !$0.isNull }) ?? false {
                 if let code = error.code, code != status, !(200..<300).contains(code) {
@@ -120,9 +121,9 @@ public struct ResponseClassifier: Sendable {
             return .retry(failure("no_choices", status, "HTTP 200 without choices and without an error"))
         }
         let choice = choices[0]
-        let finishReason = choice["finish_reason"]?.string
+        let finishReason = choice["finish_reason"]?.stringValue
         if finishReason == "error" || (choice["error"].map { !$0.isNull } ?? false) {
-            let detail = choice["error"].flatMap { ProviderError(json: .object(["error": $0])) }?.message
+            let detail = choice["error"].flatMap { ProviderError(json: .object([("error", $0)])) }?.message
             return .retry(failure("finish_error", status, "the provider ended the generation with an error\(quoted(detail))"))
         }
         if finishReason == "length" {
@@ -134,7 +135,7 @@ public struct ResponseClassifier: Sendable {
         let message = choice["message"]
         let content = messageContent(message?["content"])
         if content?.allSatisfy(\.isWhitespace) ?? true {
-            if let refusal = message?["refusal"]?.string, !refusal.allSatisfy(\.isWhitespace) {
+            if let refusal = message?["refusal"]?.stringValue, !refusal.allSatisfy(\.isWhitespace) {
                 return .failRow(failure("refusal", status, "the model refused\(quoted(refusal))"))
             }
             return .retry(failure("empty_content", status, "empty content (finish_reason \(finishReason ?? "missing"))"))
@@ -142,13 +143,13 @@ public struct ResponseClassifier: Sendable {
         let usage = json["usage"]
         return .success(ChatCompletion(
             content: content ?? "",
-            promptTokens: usage?["prompt_tokens"]?.int,
-            completionTokens: usage?["completion_tokens"]?.int,
-            cost: usage?["cost"]?.number,
-            cachedTokens: usage?["prompt_tokens_details"]?["cached_tokens"]?.int,
-            cacheDiscount: usage?["cache_discount"]?.number ?? json["cache_discount"]?.number,
-            model: json["model"]?.string,
-            generationID: json["id"]?.string ?? headers["x-generation-id"],
+            promptTokens: usage?["prompt_tokens"]?.intValue,
+            completionTokens: usage?["completion_tokens"]?.intValue,
+            cost: usage?["cost"]?.numberValue,
+            cachedTokens: usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue,
+            cacheDiscount: usage?["cache_discount"]?.numberValue ?? json["cache_discount"]?.numberValue,
+            model: json["model"]?.stringValue,
+            generationID: json["id"]?.stringValue ?? headers["x-generation-id"],
             finishReason: finishReason,
             latency: latency
         ))
@@ -156,9 +157,9 @@ public struct ResponseClassifier: Sendable {
 
     /// `content` as a string, or the text parts of a multi-part content array joined.
     private func messageContent(_ value: JSONValue?) -> String? {
-        if let text = value?.string { return text }
-        guard let parts = value?.array else { return nil }
-        let texts = parts.compactMap { $0["text"]?.string ?? $0.string }
+        if let text = value?.stringValue { return text }
+        guard let parts = value?.arrayValue else { return nil }
+        let texts = parts.compactMap { $0["text"]?.stringValue ?? $0.stringValue }
         return texts.isEmpty ? nil : texts.joined()
     }
 

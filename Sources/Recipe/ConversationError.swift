@@ -1,3 +1,5 @@
+import Wire
+
 /// Why a model's answer was not accepted: which message and why. Never quotes the whole
 /// answer (only short fragments like a wrong role name, cut to a few dozen characters).
 public struct ConversationError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -34,6 +36,6 @@ public struct ConversationError: Error, Sendable, CustomStringConvertible, Equat
     /// `text` cut to `limit` characters, for quoting a fragment safely.
     static func quote(_ text: String, limit: Int = 40) -> String {
         let cut = text.unicodeScalars.count > limit ? String(text.unicodeScalars.prefix(limit)) + "..." : text
-        return JSONLine.encodeString(cut)
+        return JSONString.encode(cut)
     }
 }

@@ -1,3 +1,5 @@
+import Wire
+
 /// Parses and checks a model's answer: the seed's checks plus optional stricter ones.
 ///
 /// The seed's checks: at least two messages, roles alternating from `user`, no message whose

@@ -1,3 +1,5 @@
+import Wire
+
 extension Recipe {
     /// One line of `batch preview --json` (no newline): an object with keys `index`, `topic`,
     /// `persona`, `dynamic`, `first_message_examples`, `prompt`, `payload`, written in
@@ -5,24 +7,24 @@ extension Recipe {
     public func previewJSONLine(for sample: Sample) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(2 * sample.prompt.utf8.count + bodyPrefix.count + 1024)
-        JSONLine.appendASCII("{\"index\": ", to: &out)
+        JSONString.appendASCII("{\"index\": ", to: &out)
         out.append(contentsOf: String(sample.index).utf8)
         for (key, value) in [
             ("topic", sample.topic), ("persona", sample.persona), ("dynamic", sample.dynamic),
             ("first_message_examples", sample.firstMessageExamples),
         ] {
-            JSONLine.appendASCII(", ", to: &out)
-            JSONLine.appendString(key, to: &out)
-            JSONLine.appendASCII(": ", to: &out)
-            JSONLine.appendString(value, to: &out)
+            JSONString.appendASCII(", ", to: &out)
+            JSONString.append(key, to: &out)
+            JSONString.appendASCII(": ", to: &out)
+            JSONString.append(value, to: &out)
         }
         // The prompt appears twice (alone and in the payload): escape it once.
         var prompt: [UInt8] = []
         prompt.reserveCapacity(sample.prompt.utf8.count + 512)
-        JSONLine.appendString(sample.prompt, to: &prompt)
-        JSONLine.appendASCII(", \"prompt\": ", to: &out)
+        JSONString.append(sample.prompt, to: &prompt)
+        JSONString.appendASCII(", \"prompt\": ", to: &out)
         out.append(contentsOf: prompt)
-        JSONLine.appendASCII(", \"payload\": ", to: &out)
+        JSONString.appendASCII(", \"payload\": ", to: &out)
         appendRequestBody(encodedPrompt: prompt, to: &out)
         out.append(UInt8(ascii: "}"))
         return out

@@ -1,3 +1,5 @@
+import Wire
+
 /// A prompt template with Python `str.format` semantics, limited to five named placeholders.
 ///
 /// `{{` and `}}` are literal braces; `{name}` must be one of `Placeholder`'s names. Format
@@ -105,7 +107,7 @@ struct PromptTemplate: Sendable {
             guard case .text(let text) = piece else { return piece }
             var out: [UInt8] = []
             out.reserveCapacity(text.count + text.count / 8)
-            JSONLine.appendEscapedContent(String(decoding: text, as: UTF8.self), to: &out)
+            JSONString.appendContent(String(decoding: text, as: UTF8.self), to: &out)
             textBytes += out.count
             return .text(out)
         }

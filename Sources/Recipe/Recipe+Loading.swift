@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 extension Recipe {
     /// Reads a recipe file and the files it names, and checks everything before any request.

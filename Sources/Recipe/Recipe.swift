@@ -1,3 +1,5 @@
+import Wire
+
 /// Everything nanochat's generator hard-codes, as data: what to sample, the prompt template,
 /// the knowledge base, the request fields and how to check a model's answer.
 ///
@@ -78,12 +80,12 @@ public struct Recipe: Sendable {
         self.cachedPieces = fixed.bytes > 0 ? fixed : (0, 0, 0)
         var prefix: [UInt8] = [UInt8(ascii: "{")]
         for (key, value) in request {
-            JSONLine.appendString(key, to: &prefix)
-            JSONLine.appendASCII(": ", to: &prefix)
+            JSONString.append(key, to: &prefix)
+            JSONString.appendASCII(": ", to: &prefix)
             value.append(to: &prefix)
-            JSONLine.appendASCII(", ", to: &prefix)
+            JSONString.appendASCII(", ", to: &prefix)
         }
-        JSONLine.appendASCII("\"messages\": [{\"role\": \"user\", \"content\": ", to: &prefix)
+        JSONString.appendASCII("\"messages\": [{\"role\": \"user\", \"content\": ", to: &prefix)
         self.bodyPrefix = prefix
     }
 }

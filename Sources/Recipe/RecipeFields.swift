@@ -1,3 +1,5 @@
+import Wire
+
 /// Reads typed fields out of a recipe's JSON, turning every problem into a `RecipeError`
 /// that names the file and the field path (`topics.identity[2]`).
 struct RecipeFields {

@@ -1,5 +1,8 @@
 /// SHA-256 (FIPS 180-4) in pure Swift: the digests a ledger records for a recipe, and the prompt
 /// fingerprints the simulator puts in its answers. Streaming (`update`/`finalize`) or one-shot.
+///
+/// Not swift-crypto's: a run hashes a few kilobytes once, and linking BoringSSL for that costs
+/// resident memory in every process and size in the binary (BENCHMARKS.md, session 8).
 public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19

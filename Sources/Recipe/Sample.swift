@@ -1,3 +1,5 @@
+import Wire
+
 /// What one index draws from `random.Random(index)`, before the prompt is filled in.
 public struct Draw: Sendable, Equatable {
     public let index: UInt64
@@ -80,17 +82,17 @@ extension Recipe {
         var body: [UInt8] = []
         body.reserveCapacity(bodyPrefix.count + escapedTemplate.textBytes + 2_048)
         body.append(contentsOf: bodyPrefix)
-        if cacheMarker { JSONLine.appendASCII(Self.markedPartsOpening, to: &body) }
+        if cacheMarker { JSONString.appendASCII(Self.markedPartsOpening, to: &body) }
         body.append(UInt8(ascii: "\""))
         for (n, piece) in escapedTemplate.pieces.enumerated() {
-            if cacheMarker && n == cachedPieces.count { JSONLine.appendASCII(Self.markedPartsMiddle, to: &body) }
+            if cacheMarker && n == cachedPieces.count { JSONString.appendASCII(Self.markedPartsMiddle, to: &body) }
             switch piece {
             case .text(let escaped): body.append(contentsOf: escaped)
-            case .placeholder(let placeholder): JSONLine.appendEscapedContent(draw.value(of: placeholder), to: &body)
+            case .placeholder(let placeholder): JSONString.appendContent(draw.value(of: placeholder), to: &body)
             }
         }
-        if cacheMarker && cachedPieces.count == escapedTemplate.pieces.count { JSONLine.appendASCII(Self.markedPartsMiddle, to: &body) }
-        JSONLine.appendASCII(cacheMarker ? "\"}]}]}" : "\"}]}", to: &body)
+        if cacheMarker && cachedPieces.count == escapedTemplate.pieces.count { JSONString.appendASCII(Self.markedPartsMiddle, to: &body) }
+        JSONString.appendASCII(cacheMarker ? "\"}]}]}" : "\"}]}", to: &body)
         return body
     }
 
@@ -104,15 +106,15 @@ extension Recipe {
         out.append(contentsOf: bodyPrefix)
         guard cacheMarker else {
             out.append(contentsOf: encodedPrompt)
-            return JSONLine.appendASCII("}]}", to: &out)
+            return JSONString.appendASCII("}]}", to: &out)
         }
         // The rendered prompt starts with the template's fixed text, escaped the same way.
         let split = 1 + cachedPieces.bytes
-        JSONLine.appendASCII(Self.markedPartsOpening, to: &out)
+        JSONString.appendASCII(Self.markedPartsOpening, to: &out)
         out.append(contentsOf: encodedPrompt[..<split])
-        JSONLine.appendASCII(Self.markedPartsMiddle, to: &out)
+        JSONString.appendASCII(Self.markedPartsMiddle, to: &out)
         out.append(contentsOf: encodedPrompt[split...])
-        JSONLine.appendASCII("}]}]}", to: &out)
+        JSONString.appendASCII("}]}]}", to: &out)
     }
 
     /// Parses and validates a model's answer with this recipe's `validation` settings.

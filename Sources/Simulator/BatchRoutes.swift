@@ -110,9 +110,8 @@ extension ChatHandler {
                 response = BatchRoutes.json(created ? (api == .openrouter ? 202 : 200) : 200, batch)
                 let delay = state.config.batchCreateDelay
                 if delay > .zero {
-                    let nanos = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
                     let bound = NIOLoopBound((self, context, head, response), eventLoop: context.eventLoop)
-                    context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanos)) {
+                    context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
                         let (handler, context, head, response) = bound.value
                         guard context.channel.isActive else { return }
                         handler.write(context: context, head: head, response: response)

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// Provider Batch APIs, simulated: OpenRouter's inline batches (`requests` in the create body,
 /// results inline in a terminal batch and paged from `/results`) and OpenAI's file batches
@@ -228,7 +229,7 @@ final class BatchStore: @unchecked Sendable {
     private func advance(_ batch: Batch) {
         guard !batch.isTerminal else { return }
         let now = Self.nowMs()
-        let turnaround = Int64(config.batchTurnaround.components.seconds * 1_000 + config.batchTurnaround.components.attoseconds / 1_000_000_000_000_000)
+        let turnaround = Int64(config.batchTurnaround / .milliseconds(1))
         let elapsed = now - batch.createdMs
         if batch.cancelRequested {
             finish(batch, status: "cancelled", answered: batch.status == "validating" ? 0 : answeredSoFar(batch, elapsed, turnaround))

@@ -15,8 +15,6 @@ public struct CapacityStep: Sendable, Equatable {
 /// Pure bookkeeping over opaque jobs: the simulator starts a job's service when this says so,
 /// and reports its end; times are passed in. Not thread-safe (the simulator holds its lock).
 struct CapacityQueue<Job> {
-    static func parseSchedule(_ text: String) -> [CapacityStep]? { parseCapacitySchedule(text) }
-
     enum Admission { case serveNow, queued, refused }
 
     /// (seconds since start, capacity), sorted by time; the first entry's time is 0.

@@ -148,8 +148,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else if plan.delay <= .zero {
             answer(context: context, head: head, plan: plan, request: request)
         } else {
-            let nanos = plan.delay.components.seconds * 1_000_000_000 + plan.delay.components.attoseconds / 1_000_000_000
-            context.eventLoop.assumeIsolated().scheduleTask(deadline: arrived + .nanoseconds(nanos)) {
+            context.eventLoop.assumeIsolated().scheduleTask(deadline: arrived + TimeAmount(plan.delay)) {
                 self.answer(context: context, head: head, plan: plan, request: request)
             }
         }
@@ -163,7 +162,6 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
         let bound = NIOLoopBound((self, context, head, plan, request), eventLoop: loop)
         let state = self.state
         let service = state.config.serviceTime
-        let nanos = service.components.seconds * 1_000_000_000 + service.components.attoseconds / 1_000_000_000
         let accepted = state.requestService {
             loop.execute {
                 let (handler, context, head, plan, request) = bound.value
@@ -172,7 +170,7 @@ final class ChatHandler: ChannelInboundHandler, RemovableChannelHandler {
                     state.endService()
                     return
                 }
-                loop.assumeIsolated().scheduleTask(in: .nanoseconds(nanos)) {
+                loop.assumeIsolated().scheduleTask(in: TimeAmount(service)) {
                     handler.answer(context: context, head: head, plan: plan, request: request)
                     state.endService()
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// A response the simulator will write.
 struct SimulatedResponse {
@@ -35,43 +36,20 @@ struct ChatRequestSummary {
 
     static let cacheBlockBytes = 1_024
 
-    private struct Body: Decodable {
-        struct Message: Decodable {
-            var role: String?
-            var content: Content?
-        }
-        enum Content: Decodable {
-            case text(String)
-            case parts([Part])
-            struct Part: Decodable { var text: String? }
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                if let text = try? container.decode(String.self) { self = .text(text) } else { self = .parts(try container.decode([Part].self)) }
-            }
-            var text: String {
-                switch self {
-                case .text(let text): text
-                case .parts(let parts): parts.compactMap(\.text).joined()
-                }
-            }
-        }
-        var model: String?
-        var messages: [Message]?
-    }
-
     /// Parses a request body; nil when it is not a JSON chat request.
     init?(json: Data, prefixHashes wanted: Bool = false) {
-        guard let body = try? JSONDecoder().decode(Body.self, from: json), let messages = body.messages else { return nil }
-        model = body.model ?? "simulator/default"
-        let lastUser = messages.last { $0.role == "user" }?.content?.text ?? ""
-        promptSHA256 = SHA256.hex(Array(lastUser.utf8))
+        guard let body = JSONParser.parseBody([UInt8](json)), let request = Self.read(body) else { return nil }
+        let messages = request.messages
+        model = request.model ?? "simulator/default"
+        let lastUser = messages.last { $0.role == "user" }?.text ?? ""
+        promptSHA256 = SHA256.hex(lastUser.utf8)
         prompt = lastUser
-        promptBytes = messages.reduce(0) { $0 + ($1.content?.text.utf8.count ?? 0) }
+        promptBytes = messages.reduce(0) { $0 + ($1.text?.utf8.count ?? 0) }
         guard wanted else { return }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         var inBlock = 0
         for message in messages {
-            for byte in (message.content?.text ?? "").utf8 {
+            for byte in (message.text ?? "").utf8 {
                 hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
                 inBlock += 1
                 if inBlock == Self.cacheBlockBytes {
@@ -80,6 +58,41 @@ struct ChatRequestSummary {
                 }
             }
         }
+    }
+
+    /// A chat request's model and messages (role, content text), or nil when the body is not
+    /// one: an object with an array `messages` of objects, whose `model`, `role` and `content`
+    /// (a string, or an array of parts with a string `text`) have those types when present.
+    private static func read(_ body: JSONValue) -> (model: String?, messages: [(role: String?, text: String?)])? {
+        guard body.objectValue != nil, let model = field(body["model"], \.stringValue),
+              let list = body["messages"]?.arrayValue else { return nil }
+        var messages: [(role: String?, text: String?)] = []
+        messages.reserveCapacity(list.count)
+        for item in list {
+            guard item.objectValue != nil, let role = field(item["role"], \.stringValue),
+                  let text = field(item["content"], contentText) else { return nil }
+            messages.append((role, text))
+        }
+        return (model, messages)
+    }
+
+    /// A string content, or the texts of a parts array joined; nil for any other type.
+    private static func contentText(_ content: JSONValue) -> String? {
+        if let text = content.stringValue { return text }
+        guard let parts = content.arrayValue else { return nil }
+        var text = ""
+        for part in parts {
+            guard part.objectValue != nil, let piece = field(part["text"], \.stringValue) else { return nil }
+            text += piece ?? ""
+        }
+        return text
+    }
+
+    /// An optional field: `.some(nil)` when missing or null, `.some(value)` when `read` takes
+    /// it, nil when it has another type.
+    private static func field<T>(_ value: JSONValue?, _ read: (JSONValue) -> T?) -> T?? {
+        guard let value, !value.isNull else { return .some(nil) }
+        return read(value).map { .some($0) }
     }
 }
 
@@ -116,7 +129,7 @@ enum ResponseBuilder {
             let content = String(full.prefix(max(1, full.count / 2)))
             return completion(content: content, finishReason: "length", generationID: generationID, request: request, created: created)
         case .errorIn200:
-            let body = "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":\(jsonString(request.model)),\"object\":\"chat.completion\",\"created\":\(created),\"choices\":null,\"error\":{\"message\":\"Provider returned error (simulated)\",\"metadata\":{\"error_type\":\"provider_error\",\"provider_name\":\"\(providerName)\"}}}"
+            let body = "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":\(JSONString.encode(request.model, .utf8)),\"object\":\"chat.completion\",\"created\":\(created),\"choices\":null,\"error\":{\"message\":\"Provider returned error (simulated)\",\"metadata\":{\"error_type\":\"provider_error\",\"provider_name\":\"\(providerName)\"}}}"
             return json(200, body, generationID: generationID)
         case .status429:
             var response = json(429, "{\"error\":{\"code\":429,\"message\":\"Rate limit exceeded (simulated)\",\"metadata\":{\"error_type\":\"rate_limit_exceeded\",\"provider_name\":\"\(providerName)\"}}}", generationID: generationID)
@@ -149,7 +162,7 @@ enum ResponseBuilder {
     }
 
     static func badRequest(_ message: String) -> SimulatedResponse {
-        json(400, "{\"error\":{\"code\":400,\"message\":\(jsonString(message))}}")
+        json(400, "{\"error\":{\"code\":400,\"message\":\(JSONString.encode(message, .utf8))}}")
     }
 
     /// OpenRouter's `GET /api/v1/key`: what the key has spent and may still spend.
@@ -168,13 +181,13 @@ enum ResponseBuilder {
     /// at the prices the simulator bills (strings of dollars per token, as OpenRouter sends them).
     static func models(_ ids: [String]) -> SimulatedResponse {
         let entries = ids.map {
-            "{\"id\":\(jsonString($0)),\"name\":\(jsonString($0)),\"context_length\":1000000,\"pricing\":{\"prompt\":\"\(String(format: "%.7f", promptPrice))\",\"completion\":\"\(String(format: "%.7f", completionPrice))\",\"input_cache_read\":\"\(String(format: "%.8f", cacheReadPrice))\",\"request\":\"0\"}}"
+            "{\"id\":\(JSONString.encode($0, .utf8)),\"name\":\(JSONString.encode($0, .utf8)),\"context_length\":1000000,\"pricing\":{\"prompt\":\"\(String(format: "%.7f", promptPrice))\",\"completion\":\"\(String(format: "%.7f", completionPrice))\",\"input_cache_read\":\"\(String(format: "%.8f", cacheReadPrice))\",\"request\":\"0\"}}"
         }
         return json(200, "{\"data\":[\(entries.joined(separator: ","))]}")
     }
 
     static func notFound(_ path: String) -> SimulatedResponse {
-        json(404, "{\"error\":{\"code\":404,\"message\":\(jsonString("no route for \(path); use POST /v1/chat/completions or GET /stats"))}}")
+        json(404, "{\"error\":{\"code\":404,\"message\":\(JSONString.encode("no route for \(path); use POST /v1/chat/completions or GET /stats", .utf8))}}")
     }
 
     static func json(_ status: Int, _ body: String, generationID: String? = nil) -> SimulatedResponse {
@@ -198,9 +211,9 @@ enum ResponseBuilder {
         var body: [UInt8] = []
         body.reserveCapacity(content.utf8.count * 2 + 512)
         body.append(contentsOf: "{\"id\":\"\(generationID)\",\"provider\":\"\(providerName)\",\"model\":".utf8)
-        appendJSONString(request.model.utf8, to: &body)
+        JSONString.append(request.model, .utf8, to: &body)
         body.append(contentsOf: ",\"object\":\"chat.completion\",\"created\":\(created),\"choices\":[{\"logprobs\":null,\"finish_reason\":\"\(finishReason)\",\"native_finish_reason\":\"\(finishReason == "stop" ? "STOP" : "MAX_TOKENS")\",\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":".utf8)
-        appendJSONString(content.utf8, to: &body)
+        JSONString.append(content, .utf8, to: &body)
         body.append(contentsOf: ",\"refusal\":null,\"reasoning\":null}}],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(completionTokens),\"total_tokens\":\(total)\(request.reportCost ? ",\"cost\":\(cost)" : "")\(cacheUsage)}}".utf8)
         return SimulatedResponse(
             status: 200, headers: [("Content-Type", "application/json"), ("X-Generation-Id", generationID)], body: body, billed: cost)
@@ -244,38 +257,7 @@ enum ResponseBuilder {
                 messages.append(("assistant", answer))
             }
         }
-        let items = messages.map { "{\"role\":\"\($0.0)\",\"content\":\(jsonString($0.1))}" }
+        let items = messages.map { "{\"role\":\"\($0.0)\",\"content\":\(JSONString.encode($0.1, .utf8))}" }
         return "{\"messages\":[\(items.joined(separator: ","))]}"
-    }
-
-    /// `text` as a JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + 2)
-        appendJSONString(text.utf8, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends UTF-8 `text` as a JSON string literal (quotes, backslashes and control
-    /// characters escaped; other bytes, multi-byte UTF-8 included, copied as they are).
-    static func appendJSONString<Bytes: Sequence>(_ text: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
-        out.append(UInt8(ascii: "\""))
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0f)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

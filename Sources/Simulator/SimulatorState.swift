@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// Everything the event loops share: the seeded generator, counters, the request-rate
 /// window, the response log and the stats waiters. All of it behind one lock.
@@ -117,7 +118,7 @@ final class SimulatorState: @unchecked Sendable {
         case .lognormal(let median, let sigma):
             // Box-Muller: a standard normal from two uniforms in (0, 1].
             let z = (-2 * log(1 - latencyDraw1)).squareRoot() * cos(2 * Double.pi * latencyDraw2)
-            let seconds = (Double(median.components.seconds) + Double(median.components.attoseconds) / 1e18) * exp(sigma * z)
+            let seconds = median / .seconds(1) * exp(sigma * z)
             delay = .nanoseconds(Int64(min(seconds, 3600) * 1e9))
         }
         return Plan(fault: fault, delay: delay, messageCount: 2 + 2 * Int(countDraw % 3), variant: variant)

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// A flaw of the data itself that `batch simulate --data-*` puts in a valid answer, so that
 /// `batch report` and `export --drop` can be tested against known counts.
@@ -77,7 +78,7 @@ final class VariedConversations: @unchecked Sendable {
             }
         }
         remember(messages, &rng)
-        let items = messages.map { "{\"role\":\"\($0.0)\",\"content\":\(ResponseBuilder.jsonString($0.1))}" }
+        let items = messages.map { "{\"role\":\"\($0.0)\",\"content\":\(JSONString.encode($0.1, .utf8))}" }
         return ("{\"messages\":[\(items.joined(separator: ","))]}", fault)
     }
 

@@ -29,9 +29,19 @@ struct Batch: AsyncParsableCommand {
         ]
     )
 
-    /// ArgumentParser's own entry point, after tuning the allocator before any thread starts.
+    /// ArgumentParser's own entry point (`main(_:)`), after tuning the allocator before any
+    /// thread starts, with the CLI's hints added to the libraries' errors (`LedgerHints`).
     static func main() async {
         _ = batch_malloc_tune()
-        await main(nil)
+        do {
+            var command = try await asyncParseAsRoot(nil)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: LedgerHints.adding(to: error))
+        }
     }
 }

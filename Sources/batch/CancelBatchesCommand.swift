@@ -37,11 +37,11 @@ struct CancelBatchesCommand: AsyncParsableCommand {
         let run = BatchModeRun(
             ledger: handle, recipe: recipe, api: api, settings: runSettings, runID: try handle.run().runID, draining: true,
             onProgress: { Terminal.error($0) })
-        let trap = SignalTrap(run.control)
-        let asked = try await run.cancelOpen()
-        Terminal.error("batch: asked the provider to cancel \(asked) of \(open.count) open batches; collecting what they finished")
-        let summary = try await run.run()
-        withExtendedLifetime(trap) {}
+        let summary = try await TerminationSignals.routing(to: run.control) {
+            let asked = try await run.cancelOpen()
+            Terminal.error("batch: asked the provider to cancel \(asked) of \(open.count) open batches; collecting what they finished")
+            return try await run.run()
+        }
         let left = try handle.openSubmissions().count
         Terminal.error("batch: \(summary.counts.done) rows done, \(summary.counts.pending) pending, \(left) batches still open")
         if case .interrupted(let signal) = summary.reason { throw ExitCode(BatchExitCode.interrupted(signal)) }

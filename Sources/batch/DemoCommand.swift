@@ -105,7 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
               \(batch) status --ledger \(ledgerPath)
               \(batch) preview --index 0
               \(batch) recipe init my-recipe
-              export OPENROUTER_API_KEY=...; \(batch) run --ledger runs/identity.db --num 1000\(note)
+              export \(RunDefaults.apiKeyEnv)=...; \(batch) run --ledger runs/identity.db --num 1000\(note)
             """)
         if let rowsFailed { throw rowsFailed }
     }

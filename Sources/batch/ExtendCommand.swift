@@ -28,7 +28,9 @@ struct ExtendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try resolveLedgerPath(ledger, shard: try shardFromFlagOrSlurm(shard))
+        let path = try reportingUsageErrors {
+            try ShardRules.ledgerPath(ledger, shard: try ShardRules.shard(flag: shard))
+        }
         let advice = "No row was added: the ledger is intact and plans what it did before. Free space on the disk holding \(path), then extend again."
         try DiskFull.guarding(ledger: path, advice: advice) {
             let (handle, _, settings) = try Self.open(path, shard: shard)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Provider
 import Recipe
 
 /// `batch preview`: what one index, or a range of them, would send, without any request.
@@ -74,13 +75,10 @@ struct PreviewCommand: AsyncParsableCommand {
         }
         try output.flush()
         if timing {
-            func seconds(_ d: Duration) -> Double {
-                Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-            }
             let n = Double(range.count)
             let line = String(
                 format: "%llu indices: sampling and prompts %.3f s (%.1f us each), formatting output %.3f s (%.1f us each)\n",
-                range.count, seconds(sampling), seconds(sampling) * 1e6 / n, seconds(formatting), seconds(formatting) * 1e6 / n)
+                range.count, sampling.inSeconds, sampling.inSeconds * 1e6 / n, formatting.inSeconds, formatting.inSeconds * 1e6 / n)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

@@ -11,7 +11,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
         Index i gets exactly the prompt nanochat's generator sends for random.Random(i). Every outcome is written to the ledger as it happens, so the run can be stopped at any moment (Ctrl-C, SIGTERM, kill -9, a lost node) and continued with `batch resume`.
 
-        The API key is read from the variable named by --api-key-env (OPENROUTER_API_KEY) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
+        The API key is read from the variable named by --api-key-env (\(RunDefaults.apiKeyEnv)) or a .env file in the working directory; it is never stored, logged or printed. A loopback --base-url (a local `batch simulate`) needs no key.
 
         Exit codes: 0 all rows done; 1 error; 3 the provider refused the run (key, credits, model); 4 --max-cost reached; 5 circuit breaker; 6 finished with failed rows (rerun them with `batch retry`); 7 disk full (free space, then `batch resume`); 8 stopped after --pilot (`batch resume` goes on); 64 bad flags; 130/143 interrupted. resume and retry exit the same way.
         """
@@ -41,20 +41,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let shard = try shardFromFlagOrSlurm(shard)
-        let path = try resolveLedgerPath(ledger, shard: shard)
+        let shard = try ShardRules.shard(flag: shard)
+        let path = try reportingUsageErrors { try ShardRules.ledgerPath(ledger, shard: shard) }
         let recipe = try Recipe.load(pathOrBuiltIn: recipe, knowledgePath: knowledge)
         var runSettings = RunSettings()
-        settings.apply(to: &runSettings)
-        if let shard, shard.count > 1, ledger.contains("{shard}") {
-            let pattern = ledger.hasPrefix("/") ? ledger : FileManager.default.currentDirectoryPath + "/" + ledger
-            runSettings.array = ArrayRun(ledgerPattern: pattern, shard: shard.index, shards: shard.count, num: num)
-        }
+        settings.overrides.apply(to: &runSettings)
+        runSettings.array = ShardRules.array(
+            ledgerPattern: ledger, shard: shard, num: num, workingDirectory: FileManager.default.currentDirectoryPath)
         // The key and the CA file are checked here, before anything is created, so that neither
         // leaves a ledger behind; the account is asked on the connection the run then uses. So is
         // the metrics port: one in use stops the command here.
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         let rows = try PlanSize.checked(num: num, shard: shard)
@@ -96,7 +94,7 @@ struct ResumeCommand: AsyncParsableCommand {
         }
         let counts = try ledgerHandle.counts()
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         _ = try await AccountGate.check(
@@ -127,7 +125,7 @@ struct RetryCommand: AsyncParsableCommand {
         }
         let failed = try ledgerHandle.counts().failed
         let connection = try RunSetup.client(settings: runSettings, recipe: recipe)
-        defer { connection.1.shutdown() }
+        defer { connection.1.shutdown(closingConnections: false) }  // the process exits next
         let metrics = try await MetricsEndpoint.start(settings.metricsListen)
         defer { metrics?.stop() }
         _ = try await AccountGate.check(
@@ -157,21 +155,15 @@ func validateNum(_ num: Int64) throws {
     guard UInt64(num) - 1 <= Recipe.maximumIndex else { throw ValidationError("--num is too large") }
 }
 
-/// Opening an existing run for resume, retry and extend.
+/// Opening an existing run for resume, retry, extend and cancel-batches (`RunSetup.reopen`),
+/// with the shard from `--shard` or the Slurm array task.
 enum ContinueRun {
     static func open(ledger: String, shard: String?, durability: Durability, overrides: SettingsOptions?) throws -> (Ledger, Recipe, RunSettings) {
-        let expected = try shardFromFlagOrSlurm(shard)
-        let path = try resolveLedgerPath(ledger, shard: expected)
-        let (handle, recipe, stored, run) = try RunSetup.open(ledgerPath: path, durability: durability)
-        if let expected, run.shard != expected {
-            throw ValidationError("\(path) holds shard \(run.shard?.description ?? "none (unsharded)"), not \(expected); point --ledger at shard \(expected)'s ledger")
+        try reportingUsageErrors {
+            try RunSetup.reopen(
+                ledgerPattern: ledger, shard: try ShardRules.shard(flag: shard),
+                durability: durability, overrides: overrides?.overrides)
         }
-        var settings = stored.settings
-        // The whole array's rows, for each shard's share of its limits: the stored --num until
-        // `batch extend` raised the plan.
-        settings.array?.num = run.plannedRows
-        overrides?.apply(to: &settings)
-        return (handle, recipe, settings)
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Simulator
 
@@ -207,6 +206,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let signals = TerminationSignals()
+        defer { signals.stop() }  // a second signal while the server stops is ignored, as the first
         let server: SimulatorServer
         do {
             server = try await SimulatorServer.start(try makeConfig())
@@ -215,37 +215,12 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         print("listening on \(server.rootURL)")
         fflush(nil)
-        let signal = await signals.next()
+        var arrivals = signals.received.makeAsyncIterator()
+        let signal = await arrivals.next() ?? SIGTERM
         try await server.stop()
         let stats = server.stats()
         let outcomes = stats.outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("stopped (\(signal == SIGINT ? "SIGINT" : "SIGTERM")) after \(stats.requests) requests, \(stats.responses) responses; outcomes: \(outcomes.isEmpty ? "none" : outcomes)")
+        print("stopped (\(TerminationSignals.name(of: signal))) after \(stats.requests) requests, \(stats.responses) responses; outcomes: \(outcomes.isEmpty ? "none" : outcomes)")
         fflush(nil)
     }
-}
-
-/// SIGINT and SIGTERM as an async sequence: installed before the server starts, so a signal
-/// sent right after the ready line is never lost.
-private final class TerminationSignals {
-    private let stream: AsyncStream<Int32>
-    private let sources: [any DispatchSourceSignal]
-
-    init() {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        self.stream = stream
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
-    }
-
-    func next() async -> Int32 {
-        var iterator = stream.makeAsyncIterator()
-        return await iterator.next() ?? SIGTERM
-    }
-
-    deinit { sources.forEach { $0.cancel() } }
 }

@@ -1,6 +1,7 @@
 import Recipe
 import Testing
 @testable import BatchRunner
+import Wire
 
 @Suite("A Slurm array's limits shared among its tasks")
 struct ArraySharesTests {

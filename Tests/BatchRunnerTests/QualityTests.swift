@@ -2,6 +2,7 @@
 import Foundation
 import Recipe
 import Testing
+import Wire
 
 @Suite("Dataset quality: the statistics and checks behind batch report and export --drop")
 struct QualityTests {

@@ -5,64 +5,7 @@ import Recipe
 import Testing
 import TestSupport
 @testable import BatchRunner
-
-/// Virtual time: `sleep` jumps the clock to the deadline instead of waiting.
-final class VirtualClock: RunClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var now: Int64 = 1_000_000
-
-    func nowMs() -> Int64 { lock.withLock { now } }
-
-    func sleep(untilMs deadlineMs: Int64) async throws {
-        try Task.checkCancellation()
-        lock.withLock { now = max(now, deadlineMs) }
-        await Task.yield()
-    }
-}
-
-/// A transport that answers from a script and records when (in virtual time) each request came.
-///
-/// `start` answers before it returns, at the present virtual time: with no other work in
-/// flight, the loop goes idle (and lets a timer move the clock) only once every answer is in.
-final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
-    private let lock = NSLock()
-    private let clock: VirtualClock
-    private let answer: @Sendable (Int) -> HTTPResponse
-    private(set) var requestTimes: [Int64] = []
-
-    init(clock: VirtualClock, answer: @escaping @Sendable (Int) -> HTTPResponse) {
-        self.clock = clock
-        self.answer = answer
-    }
-
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse { respond() }
-
-    func start(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void) -> PendingExchange {
-        completion(.success(respond()))
-        return PendingExchange {}
-    }
-
-    private func respond() -> HTTPResponse {
-        let n: Int = lock.withLock {
-            requestTimes.append(clock.nowMs())
-            return requestTimes.count
-        }
-        return answer(n)
-    }
-
-    var times: [Int64] { lock.withLock { requestTimes } }
-
-    static func success(_ n: Int, content: String = #"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello, I am nanochat."}]}"#) -> HTTPResponse {
-        let escaped = content.replacingOccurrences(of: "\"", with: "\\\"")
-        let body = #"{"id": "gen-\#(n)", "model": "m", "choices": [{"message": {"role": "assistant", "content": "\#(escaped)"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.001}}"#
-        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(body.utf8))
-    }
-
-    static func rateLimited(retryAfter seconds: Int) -> HTTPResponse {
-        HTTPResponse(status: 429, headers: ["Retry-After": "\(seconds)"],
-                     body: Array(#"{"error": {"code": 429, "message": "Rate limit exceeded"}}"#.utf8))
-    }
-}
+import Wire
 
 @Suite("The run loop, with a scripted provider and virtual time")
 struct RunLoopTests {

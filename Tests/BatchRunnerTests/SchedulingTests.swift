@@ -1,6 +1,7 @@
 import Testing
 import Recipe
 @testable import BatchRunner
+import Wire
 
 /// A generator that returns fixed values, to pin jitter in tests (then counts up, so that
 /// rejection sampling in `random(in:)` always ends).

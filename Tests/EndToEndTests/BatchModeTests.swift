@@ -2,6 +2,7 @@ import Foundation
 import Recipe
 import Testing
 import TestSupport
+import Wire
 
 /// `--mode batch` as real processes against `batch simulate`'s Batch APIs.
 @Suite("--mode batch: the provider Batch APIs over the same ledger")

@@ -2,6 +2,7 @@ import Foundation
 import Recipe
 import Testing
 import TestSupport
+import Wire
 
 /// `kill -9` at random moments, `batch resume` after each: every index ends up exported exactly
 /// once, each row's content is a response the simulator really sent for that index's prompt,

@@ -3,6 +3,7 @@ import Recipe
 import Testing
 import TestSupport
 @testable import Ledger
+import Wire
 
 @Suite("Ledger state transitions")
 struct LedgerTransitionTests {

@@ -1,23 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Provider
-
-/// A transport that answers from a script and remembers what it was sent.
-final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
-    private let lock = NSLock()
-    private var responses: [Result<HTTPResponse, TransportError>]
-    private(set) var sent: [HTTPRequest] = []
-
-    init(_ responses: [Result<HTTPResponse, TransportError>]) { self.responses = responses }
-
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let next: Result<HTTPResponse, TransportError> = lock.withLock {
-            sent.append(request)
-            return responses.isEmpty ? .failure(TransportError(.other, "script exhausted")) : responses.removeFirst()
-        }
-        return try next.get()
-    }
-}
 
 @Suite("Chat client")
 struct ChatClientTests {
@@ -28,7 +12,7 @@ struct ChatClientTests {
         let transport = ScriptedTransport([.success(HTTPResponse(status: 500, body: []))])
         let config = ProviderConfig(
             baseURL: "https://example.test/api/v1/", apiKey: APIKey(secret),
-            headers: ProviderConfig.attributionHeaders(referer: "https://github.com/x/batch", title: "batch"),
+            headers: [("HTTP-Referer", "https://github.com/x/batch"), ("X-Title", "batch")],
             connectTimeout: .seconds(3), requestDeadline: .seconds(42)
         )
         _ = await ChatClient(transport: transport, config: config).complete(body: Array("{}".utf8))

@@ -334,6 +334,23 @@ struct CurlTransportTests {
         try await server.stop()
     }
 
+    @Test("a closing shutdown has closed its kept-alive connections when it returns; one for the process exit leaves them to it",
+          arguments: [true, false])
+    func shutdownConnections(closing: Bool) async throws {
+        let server = try await SimulatorServer.start(SimulatorConfig())
+        let transport = try CurlTransport()
+        _ = try await transport.send(HTTPRequest(url: server.baseURL + "/chat/completions", body: chatBody(prompt: "kept alive")))
+        #expect(establishedConnections(to: server) == 1)
+        transport.shutdown(closingConnections: closing)
+        #expect(establishedConnections(to: server) == (closing ? 0 : 1))
+        await #expect {
+            try await transport.send(HTTPRequest(url: server.baseURL + "/chat/completions", body: chatBody(prompt: "too late")))
+        } throws: { error in
+            (error as? TransportError)?.kind == .shutdown
+        }
+        try await server.stop()
+    }
+
     @Test("4xx and 5xx are responses, not errors")
     func statusIsNotError() async throws {
         let server = try await SimulatorServer.start(SimulatorConfig())
@@ -344,4 +361,30 @@ struct CurlTransportTests {
         transport.shutdown()
         try await server.stop()
     }
+}
+
+/// This process's established TCP connections to `server` (an IPv4 address: other servers,
+/// nginx for one, may listen on the same port at another loopback address), from /proc/net/tcp.
+func establishedConnections(to server: SimulatorServer) -> Int {
+    let ownSockets = Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { fd in
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")).flatMap { link in
+            link.hasPrefix("socket:[") ? String(link.dropFirst(8).dropLast()) : nil
+        }
+    })
+    // /proc/net/tcp writes 127.0.0.1:8080 as 0100007F:1F90 (the address's bytes reversed).
+    let octets = server.host.split(separator: ".").compactMap { UInt8($0) }
+    precondition(octets.count == 4, "an IPv4 server address")
+    let remote = octets.reversed().map { String(format: "%02X", $0) }.joined() + String(format: ":%04X", server.port)
+    // Read to the end: /proc files report a size of 0, which a read by size takes at its word.
+    guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return 0 }
+    let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    handle.closeFile()
+    var count = 0
+    for line in text.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ")
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+        guard fields.count > 9, fields[2] == remote, fields[3] == "01", ownSockets.contains(String(fields[9])) else { continue }
+        count += 1
+    }
+    return count
 }

@@ -1,5 +1,6 @@
 import Recipe
 import Testing
+import Wire
 
 @Suite("Conversation validation")
 struct ConversationValidatorTests {

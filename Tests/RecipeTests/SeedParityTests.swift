@@ -2,6 +2,7 @@ import Foundation
 import Recipe
 import Testing
 import TestSupport
+import Wire
 
 /// The shipped recipe reproduces nanochat's generator exactly (fixtures computed by the seed).
 @Suite("Seed parity")
@@ -47,7 +48,7 @@ struct SeedParityTests {
         let recipe = try seedRecipe()
         let sample = recipe.sample(index: 3)
         let expected = String(Self.seedPayloadJSON.dropLast())
-            + #", "messages": [{"role": "user", "content": "# + JSONLine.encodeString(sample.prompt) + "}]}"
+            + #", "messages": [{"role": "user", "content": "# + JSONString.encode(sample.prompt) + "}]}"
         let body = String(decoding: recipe.requestBody(for: sample), as: UTF8.self)
         #expect(body.sameBytes(expected))
         #expect(recipe.payload(for: sample).encoded() == recipe.requestBody(for: sample))
@@ -61,7 +62,7 @@ struct SeedParityTests {
         let prefix = String(Self.seedPayloadJSON.dropLast()) + #", "messages": [{"role": "user", "content": "#
         for expected in Self.samples {
             let body = String(decoding: recipe.requestBody(for: recipe.draw(index: expected.index)), as: UTF8.self)
-            #expect(body.sameBytes(prefix + JSONLine.encodeString(expected.prompt) + "}]}"), "index \(expected.index)")
+            #expect(body.sameBytes(prefix + JSONString.encode(expected.prompt) + "}]}"), "index \(expected.index)")
         }
     }
 
@@ -110,7 +111,7 @@ struct SeedParityTests {
         let recipe = try seedRecipe()
         let sample = recipe.sample(index: 5)
         let line = String(decoding: recipe.previewJSONLine(for: sample), as: UTF8.self)
-        let expectedStart = #"{"index": 5, "topic": "# + JSONLine.encodeString(sample.topic)
+        let expectedStart = #"{"index": 5, "topic": "# + JSONString.encode(sample.topic)
         #expect(line.hasPrefix(expectedStart))
         #expect(line.hasSuffix(#", "payload": "# + String(decoding: recipe.requestBody(for: sample), as: UTF8.self) + "}"))
         let parsed = try JSONParser.parse(line)

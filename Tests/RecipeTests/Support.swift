@@ -1,6 +1,7 @@
 import Foundation
 import Recipe
 import TestSupport
+import Wire
 
 /// Paths and helpers shared by the recipe tests.
 enum Paths {
@@ -13,16 +14,6 @@ enum Paths {
 func seedRecipe() throws -> Recipe {
     try Recipe.load(path: Paths.shippedRecipe, knowledgePath: Paths.fixtureKnowledge)
 }
-
-/// One line of a JSONL fixture as a dictionary (parsed with Foundation, independently of
-/// the module's own parser).
-func jsonObject(_ line: String) throws -> [String: Any] {
-    let object = try JSONSerialization.jsonObject(with: Data(line.utf8))
-    guard let dictionary = object as? [String: Any] else { throw FixtureError(message: "not an object: \(line.prefix(80))") }
-    return dictionary
-}
-
-struct FixtureError: Error { let message: String }
 
 /// A small valid recipe, written to a temporary folder; tests change one thing and load it.
 struct RecipeDraft {
@@ -65,9 +56,4 @@ struct RecipeDraft {
         defer { directory.remove() }
         return try Recipe.load(path: try write(to: directory), knowledgePath: knowledgePath)
     }
-}
-
-extension String {
-    /// Byte-for-byte equality (Swift's `==` on String uses canonical equivalence).
-    func sameBytes(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
 }

@@ -20,7 +20,7 @@ struct DoneRowMerge {
             guard let head else { continue }
             if let b = best, let current = heads[b], current.index <= head.index {
                 if current.index == head.index {
-                    throw RunSetupError("index \(head.index) is done in both \(paths[b]) and \(paths[i]); give each run's ledgers once")
+                    throw ExportError("index \(head.index) is done in both \(paths[b]) and \(paths[i]); give each run's ledgers once")
                 }
                 continue
             }

@@ -32,34 +32,34 @@ enum ExportDestination: Equatable {
             return .stream(path: path, descriptor: descriptor, owned: false)
         }
         if let reason = ledgers.conflict(path) {
-            throw RunSetupError("refusing to write \(flag) \(path): \(reason); an export never writes over a ledger. Choose another file")
+            throw ExportError("refusing to write \(flag) \(path): \(reason); an export never writes over a ledger. Choose another file")
         }
         var info = stat()
         if stat(path, &info) == 0 {
             switch info.st_mode & S_IFMT {
             case S_IFREG:
                 guard let resolved = PathParts.resolved(path) else {
-                    throw RunSetupError("cannot resolve \(flag) \(path): \(String(cString: strerror(errno)))")
+                    throw ExportError("cannot resolve \(flag) \(path): \(String(cString: strerror(errno)))")
                 }
                 let (folder, name) = PathParts.split(resolved)
                 return .replace(path: path, folder: folder, name: name, mode: info.st_mode & 0o7777)
             case S_IFDIR:
-                throw RunSetupError("\(flag) \(path) is a folder; give a file name inside it")
+                throw ExportError("\(flag) \(path) is a folder; give a file name inside it")
             default:
                 let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
                 guard fd >= 0 else {
-                    throw RunSetupError("cannot open \(flag) \(path) for writing: \(String(cString: strerror(errno)))")
+                    throw ExportError("cannot open \(flag) \(path) for writing: \(String(cString: strerror(errno)))")
                 }
                 return .stream(path: path, descriptor: fd, owned: true)
             }
         }
         var link = stat()
         if lstat(path, &link) == 0 && (link.st_mode & S_IFMT) == S_IFLNK {
-            throw RunSetupError("\(flag) \(path) is a symbolic link to a missing file; give the target's path instead")
+            throw ExportError("\(flag) \(path) is a symbolic link to a missing file; give the target's path instead")
         }
         let (folder, name) = PathParts.split(path)
         guard let resolvedFolder = PathParts.resolved(folder) else {
-            throw RunSetupError("cannot write \(flag) \(path): the folder \(folder) does not exist; create it first")
+            throw ExportError("cannot write \(flag) \(path): the folder \(folder) does not exist; create it first")
         }
         return .replace(path: path, folder: resolvedFolder, name: name, mode: nil)
     }

@@ -27,7 +27,7 @@ final class ExportFile {
             let temporary = "\(folder)/\(ExportFile.temporaryStem(name))\(getpid()).partial"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode ?? 0o644)
             guard fd >= 0 else {
-                throw RunSetupError("cannot write \(path): \(String(cString: strerror(errno))); its folder \(folder) must be writable")
+                throw ExportError("cannot write \(path): \(String(cString: strerror(errno))); its folder \(folder) must be writable")
             }
             if let mode { fchmod(fd, mode) }
             descriptor = fd
@@ -49,7 +49,7 @@ final class ExportFile {
             }
             if written < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
-                throw RunSetupError("cannot write \(destination.path): \(String(cString: strerror(errno)))")
+                throw ExportError("cannot write \(destination.path): \(String(cString: strerror(errno)))")
             }
             offset += written
         }
@@ -64,7 +64,7 @@ final class ExportFile {
         for file in files { try file.flush() }
         for file in files where file.temporary != nil {
             guard fsync(file.descriptor) == 0 else {
-                throw RunSetupError("cannot write \(file.destination.path): \(String(cString: strerror(errno)))")
+                throw ExportError("cannot write \(file.destination.path): \(String(cString: strerror(errno)))")
             }
         }
         var backups: [(file: ExportFile, backup: String?, existed: Bool)] = []
@@ -78,7 +78,7 @@ final class ExportFile {
                 let reason = String(cString: strerror(errno))
                 if let kept { unlink(kept) }
                 for (done, old, existed) in backups.reversed() { done.restore(old, existed: existed) }
-                throw RunSetupError("cannot move the finished file into place at \(path): \(reason); nothing was replaced")
+                throw ExportError("cannot move the finished file into place at \(path): \(reason); nothing was replaced")
             }
             file.temporary = nil
             backups.append((file, kept, existed))

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Recipe
+import Wire
 
 /// The shape of each exported line.
 public enum ExportFormat: String, Sendable, CaseIterable {
@@ -47,7 +48,7 @@ public enum Exporter {
         ledgers paths: [String], output: String, metadata: String?, format: ExportFormat, requireComplete: Bool = false,
         drop: Set<QualityCheck> = [], rejects: String? = nil, nearDuplicateThreshold: Double = 0.8
     ) throws -> ExportReport {
-        guard !paths.isEmpty else { throw RunSetupError("give at least one --ledger") }
+        guard !paths.isEmpty else { throw ExportError("give at least one --ledger") }
         let readers = try paths.map { try LedgerReader(path: $0) }
         var report = try checkSameRun(readers)
         if requireComplete && !report.isComplete { return report }
@@ -57,15 +58,15 @@ public enum Exporter {
         let outputDestination = try ExportDestination.resolve(output, flag: "--output", ledgers: family)
         let metadataDestination = try metadata.map { try ExportDestination.resolve($0, flag: "--metadata", ledgers: family) }
         if let metadataDestination, metadataDestination.sameTarget(as: outputDestination) {
-            throw RunSetupError("--metadata \(metadataDestination.path) and --output \(output) are the same file; give two different files")
+            throw ExportError("--metadata \(metadataDestination.path) and --output \(output) are the same file; give two different files")
         }
         var scanner: QualityScanner?
         var rejectsDestination: ExportDestination?
         if !drop.isEmpty {
-            guard let rejects else { throw RunSetupError("--drop needs a file for the rejected rows: give --rejects FILE") }
+            guard let rejects else { throw ExportError("--drop needs a file for the rejected rows: give --rejects FILE") }
             let destination = try ExportDestination.resolve(rejects, flag: "--rejects", ledgers: family)
             if destination.sameTarget(as: outputDestination) || metadataDestination.map(destination.sameTarget) == true {
-                throw RunSetupError("--rejects \(rejects) is the same file as --output or --metadata; give another file")
+                throw ExportError("--rejects \(rejects) is the same file as --output or --metadata; give another file")
             }
             rejectsDestination = destination
             let recipe = try RunSetup.recipe(of: try readers[0].run(), ledgerPath: paths[0])
@@ -85,7 +86,7 @@ public enum Exporter {
                 line.append(contentsOf: #"{"index": \#(row.index), "reasons": ["#.utf8)
                 for (n, check) in checks.enumerated() {
                     if n > 0 { line.append(contentsOf: ", ".utf8) }
-                    JSONLine.appendString(check.rawValue, to: &line)
+                    JSONString.append(check.rawValue, to: &line)
                 }
                 line.append(contentsOf: #"], "messages": "#.utf8)
                 line.append(contentsOf: row.result.line.utf8)
@@ -130,18 +131,18 @@ public enum Exporter {
         for reader in readers {
             let run = try reader.run()
             if run.recipeSHA256 != first.recipeSHA256 || run.plannedRows != first.plannedRows {
-                throw RunSetupError("""
+                throw ExportError("""
                     \(reader.path) is from a different run than \(readers[0].path) \
                     (\(run.plannedRows) rows with recipe \(run.recipeSHA256.prefix(12)) against \
                     \(first.plannedRows) rows with recipe \(first.recipeSHA256.prefix(12))); export each run on its own
                     """)
             }
             if (run.shard == nil) != (first.shard == nil) || run.shard.map({ $0.count }) != first.shard.map({ $0.count }) {
-                throw RunSetupError("\(reader.path) is sharded as \(run.shard?.description ?? "unsharded") but \(readers[0].path) as \(first.shard?.description ?? "unsharded"); these ledgers do not belong together")
+                throw ExportError("\(reader.path) is sharded as \(run.shard?.description ?? "unsharded") but \(readers[0].path) as \(first.shard?.description ?? "unsharded"); these ledgers do not belong together")
             }
             if let shard = run.shard {
                 if let other = shardsSeen[shard.index] {
-                    throw RunSetupError("\(reader.path) and \(other) are both shard \(shard); give each shard's ledger once")
+                    throw ExportError("\(reader.path) and \(other) are both shard \(shard); give each shard's ledger once")
                 }
                 shardsSeen[shard.index] = reader.path
             }
@@ -159,7 +160,7 @@ public enum Exporter {
     }
 
     private static func appendOptional(_ text: String?, to out: inout [UInt8]) {
-        if let text { JSONLine.appendString(text, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let text { JSONString.append(text, to: &out) } else { out.append(contentsOf: "null".utf8) }
     }
 
     /// `{"index": ..., "topic": ..., ...}`: one line per exported row, in the same order.

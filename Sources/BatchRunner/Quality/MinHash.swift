@@ -1,4 +1,5 @@
 import Recipe
+import Wire
 
 /// MinHash signatures over word shingles, and an LSH index that finds, for each conversation,
 /// an earlier one whose estimated Jaccard similarity reaches a threshold.

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Wire
 
 /// A check a done row can fail; `export --drop` leaves out rows that fail the chosen ones.
 public enum QualityCheck: String, Sendable, CaseIterable, Codable {
@@ -19,7 +20,7 @@ public enum QualityCheck: String, Sendable, CaseIterable, Codable {
         try text.split(separator: ",").map { part in
             let name = part.trimmingCharacters(in: .whitespaces)
             guard let check = QualityCheck(rawValue: name) else {
-                throw RunSetupError("--drop: \(name) is not a check; the checks are \(allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ExportError("--drop: \(name) is not a check; the checks are \(allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return check
         }

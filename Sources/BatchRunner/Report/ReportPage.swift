@@ -100,8 +100,8 @@ struct ReportPage {
         var html = "<section id=\"run\"><h2>The run</h2>"
         guard let t = timeline else { return html + "<p>No attempt is recorded yet.</p></section>\n" }
         let minutes = Double(t.widthMs) / 60_000
-        html += "<p>\(t.buckets.count) buckets of \(e(Progress.duration(Double(t.widthMs) / 1_000))) from \(e(Self.utc(t.originMs))); <span data-key=\"timeline_attempts\">\(t.attempts)</span> attempts, <span data-key=\"timeline_rows_done\">\(t.buckets.reduce(0) { $0 + $1.rowsDone })</span> rows done.</p>"
-        let label = { (i: Int) in Progress.duration(Double(Int64(i) * t.widthMs) / 1_000) }
+        html += "<p>\(t.buckets.count) buckets of \(e(DurationText.of(Double(t.widthMs) / 1_000))) from \(e(Self.utc(t.originMs))); <span data-key=\"timeline_attempts\">\(t.attempts)</span> attempts, <span data-key=\"timeline_rows_done\">\(t.buckets.reduce(0) { $0 + $1.rowsDone })</span> rows done.</p>"
+        let label = { (i: Int) in DurationText.of(Double(Int64(i) * t.widthMs) / 1_000) }
 
         var rate: [ChartSeries]
         if t.rowsDoneByLedger.count > 1 {

@@ -17,7 +17,7 @@ public enum RunReport {
     public static func write(
         ledgers paths: [String], output: String, nearDuplicateThreshold: Double = 0.8, nowMs: Int64
     ) throws -> Written {
-        guard !paths.isEmpty else { throw RunSetupError("give at least one --ledger") }
+        guard !paths.isEmpty else { throw ExportError("give at least one --ledger") }
         let readers = try paths.map { try LedgerReader(path: $0) }
         _ = try Exporter.checkSameRun(readers)
         let run = try readers[0].run()

@@ -76,8 +76,8 @@ public final class BatchModeRun: @unchecked Sendable {
         let bytesPerRow = recipe.requestBody(for: recipe.draw(index: 0)).count + 512  // the line's envelope, and longer draws
         let cap = min(api.kind == .openrouter ? 5_000 : 50_000, max(1, Self.maxBatchBytes / bytesPerRow))
         self.batchSize = min(cap, max(1, settings.batchSize ?? cap))
-        self.maxOpen = max(1, settings.batchesOpen ?? 4)
-        self.pollIntervalMs = max(50, settings.pollIntervalMs ?? 30_000)
+        self.maxOpen = max(1, settings.batchesOpen ?? RunDefaults.batchesOpen)
+        self.pollIntervalMs = max(50, settings.pollIntervalMs ?? RunDefaults.pollIntervalMs)
     }
 
     public func run() async throws -> RunSummary {
@@ -255,7 +255,7 @@ public final class BatchModeRun: @unchecked Sendable {
         failures[submission.id] = tries
         switch error.kind {
         case .rateLimited(let wait):
-            let waitMs = wait.map { $0.components.seconds * 1_000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? pollIntervalMs
+            let waitMs = wait?.wholeMilliseconds ?? pollIntervalMs
             nextCallMs[submission.id] = clock.nowMs() + max(waitMs, 100)
             logger.info("submission \(submission.id): 429 while \(what); asking again in \(max(waitMs, 100)) ms")
         case .unavailable, .malformed:

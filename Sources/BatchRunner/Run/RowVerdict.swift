@@ -1,6 +1,7 @@
 import Ledger
 import Provider
 import Recipe
+import Wire
 
 /// What to do with one row after one attempt: the provider's decision combined with the
 /// conversation's validation and the row's attempt budget.
@@ -59,7 +60,7 @@ enum RowJudge {
                 let result = RowResult(
                     line: JSONLine.encode(messages), topic: sample.topic, persona: sample.persona, dynamic: sample.dynamic,
                     model: completion.model, generationID: completion.generationID, finishReason: completion.finishReason,
-                    latencyMs: Int64(completion.latency.components.seconds * 1_000 + completion.latency.components.attoseconds / 1_000_000_000_000_000))
+                    latencyMs: completion.latency.milliseconds(rounded: .towardZero))
                 return .done(result, record)
             } catch {
                 // The provider answered, promptly and well; the model's text just did not hold a
@@ -74,7 +75,7 @@ enum RowJudge {
             return retryOrFail(record, waitMs: nil, rateLimit: failure.isRateLimit, maxAttempts: maxAttempts)
         case .retryAfter(let wait, let failure):
             describe(&record, failure)
-            let waitMs = wait.components.seconds * 1_000 + wait.components.attoseconds / 1_000_000_000_000_000
+            let waitMs = wait.wholeMilliseconds
             record.retryAfterMs = waitMs
             return retryOrFail(record, waitMs: waitMs, rateLimit: failure.isRateLimit, maxAttempts: maxAttempts)
         case .failRow(let failure) where failure.kind == "truncated":

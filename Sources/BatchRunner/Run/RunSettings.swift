@@ -7,7 +7,7 @@ import Provider
 public struct RunSettings: Codable, Sendable, Equatable {
     /// Requests in flight at once (the ceiling; rate-limit answers lower it for a while). With
     /// `adaptiveConcurrency`, the most the adaptive window may reach.
-    public var concurrency: Int = 16
+    public var concurrency: Int = RunDefaults.concurrency
     /// `--concurrency auto`: the window follows the server's latency (``AdaptiveWindow``), for
     /// self-hosted servers that queue instead of answering 429. nil (older ledgers) means false.
     public var adaptiveConcurrency: Bool?
@@ -16,7 +16,7 @@ public struct RunSettings: Codable, Sendable, Equatable {
     /// Tokens (prompt plus completion) per minute, or nil for no limit.
     public var tokensPerMinute: Double?
     /// Attempts per row before it is failed with its last error.
-    public var maxAttempts: Int = 8
+    public var maxAttempts: Int = RunDefaults.maxAttempts
     /// No new row is claimed once the recorded cost reaches this, or nil for no budget.
     public var maxCost: Double?
     /// `--mode batch`: rows go through the provider's Batch API (``BatchModeRun``); nil: online.
@@ -25,9 +25,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var batchAPI: String?
     /// `--batch-size`: rows per batch (nil: the provider's cap).
     public var batchSize: Int?
-    /// `--batches-open`: batches open at once (nil: 4).
+    /// `--batches-open`: batches open at once (nil: `RunDefaults.batchesOpen`).
     public var batchesOpen: Int?
-    /// `--poll-interval`: milliseconds between polls of an open batch (nil: 30 s).
+    /// `--poll-interval`: milliseconds between polls of an open batch (nil: `RunDefaults.pollIntervalMs`).
     public var pollIntervalMs: Int64?
     /// `--finish-online-after`: milliseconds after the run was created when the rows still in
     /// batches are moved to the online path (their batches cancelled, what they finished kept).
@@ -39,23 +39,21 @@ public struct RunSettings: Codable, Sendable, Equatable {
     /// The model's prices from the provider's model list, checked before the run: an answer
     /// without `usage.cost` is priced from its tokens with them. nil: not listed.
     public var prices: ModelPrices?
-    public var baseURL: String = "https://openrouter.ai/api/v1"
-    public var apiKeyEnv: String = "OPENROUTER_API_KEY"
+    public var baseURL: String = RunDefaults.baseURL
+    public var apiKeyEnv: String = RunDefaults.apiKeyEnv
     /// The first backoff ceiling after a server-side failure (5xx, reset, timeout); it doubles
-    /// per attempt up to `backoffCapMs`. 0.5 s, as openai-python and the Anthropic SDK start:
-    /// rows failing near the end of a run then do not hold it open for seconds (benchmark (c)).
-    /// Long outages are the circuit breaker's and the rate-limit storm's business, not this.
-    public var backoffBaseMs: Int64 = 500
-    public var backoffCapMs: Int64 = 180_000
+    /// per attempt up to `backoffCapMs`.
+    public var backoffBaseMs: Int64 = RunDefaults.backoffBaseMs
+    public var backoffCapMs: Int64 = RunDefaults.backoffCapMs
     /// The longest wait a provider may ask for (Retry-After) before it is capped.
-    public var maxRetryAfterMs: Int64 = 300_000
-    public var connectTimeoutMs: Int64 = 10_000
+    public var maxRetryAfterMs: Int64 = RunDefaults.maxRetryAfterMs
+    public var connectTimeoutMs: Int64 = RunDefaults.connectTimeoutMs
     /// A total deadline per request: a server that trickles bytes cannot hold a worker forever.
-    public var requestDeadlineMs: Int64 = 300_000
+    public var requestDeadlineMs: Int64 = RunDefaults.requestDeadlineMs
     /// How long in-flight requests may finish after SIGINT/SIGTERM before they are abandoned.
-    public var gracePeriodMs: Int64 = 20_000
+    public var gracePeriodMs: Int64 = RunDefaults.gracePeriodMs
     /// Identical failures in a row (rate limits excluded) that stop the run.
-    public var breakerThreshold: Int = 50
+    public var breakerThreshold: Int = RunDefaults.breakerThreshold
     /// Seed for backoff jitter; nil draws one.
     public var seed: UInt64?
     /// A PEM file of certificate authorities to trust instead of the system's (`--ca-cert`);

@@ -7,7 +7,7 @@ public struct Backoff: Sendable, Equatable {
     public var baseMs: Int64
     public var capMs: Int64
 
-    public init(baseMs: Int64 = 2_000, capMs: Int64 = 180_000) {
+    public init(baseMs: Int64 = RunDefaults.backoffBaseMs, capMs: Int64 = RunDefaults.backoffCapMs) {
         self.baseMs = baseMs
         self.capMs = capMs
     }

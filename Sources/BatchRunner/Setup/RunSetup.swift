@@ -42,6 +42,28 @@ public enum RunSetup {
         return (ledger, recipe, config, run)
     }
 
+    /// An existing run to continue (`resume`, `retry`, `extend`, `cancel-batches`): the ledger
+    /// at `ledgerPattern` (`{shard}` replaced by `shard`'s index), refused when it holds another
+    /// shard than `shard`; its stored settings with the array's rows brought up to date (`batch
+    /// extend` may have raised the plan since) and `overrides` applied.
+    public static func reopen(
+        ledgerPattern: String, shard: Shard?, durability: Durability, overrides: RunSettingsOverrides?
+    ) throws -> (Ledger, Recipe, RunSettings) {
+        let path = try ShardRules.ledgerPath(ledgerPattern, shard: shard)
+        let (handle, recipe, stored, run) = try open(ledgerPath: path, durability: durability)
+        try ShardRules.check(ledgerPath: path, holds: run.shard, expected: shard)
+        return (handle, recipe, settings(stored: stored.settings, plannedRows: run.plannedRows, overrides: overrides))
+    }
+
+    /// The settings a continued run goes on with: the stored ones, the whole array's rows (for
+    /// each shard's share of its limits) set to what the ledger now plans, then `overrides`.
+    public static func settings(stored: RunSettings, plannedRows: Int64, overrides: RunSettingsOverrides?) -> RunSettings {
+        var settings = stored
+        settings.array?.num = plannedRows
+        overrides?.apply(to: &settings)
+        return settings
+    }
+
     /// The recipe a run was planned with, rebuilt from the snapshot its ledger stores.
     public static func recipe(of run: RunRecord, ledgerPath: String) throws -> Recipe {
         let snapshot: RecipeSnapshot

@@ -55,7 +55,7 @@ public struct PilotProjection: Sendable, Equatable {
             String(format: "pilot: %ld of %ld rows done; cost per row %.6f (mean), %.6f (p90); tokens per row %.0f prompt + %.0f completion; latency %ld ms (p50)",
                    rowsDone, rowsTotal, costPerRowMean, costPerRowP90, promptTokensPerRow, completionTokensPerRow, latencyP50Ms),
             String(format: "projected cost %.4f for all %ld rows (%.4f at the p90 cost per row); about %@ more at %.0f rows/s (%ld in flight)",
-                   projectedCost, rowsTotal, projectedCostP90, Progress.duration(projectedSeconds), projectedRowsPerSecond, concurrency),
+                   projectedCost, rowsTotal, projectedCostP90, DurationText.of(projectedSeconds), projectedRowsPerSecond, concurrency),
         ].joined(separator: "\n")
     }
 }

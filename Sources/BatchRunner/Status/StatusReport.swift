@@ -202,10 +202,10 @@ public struct StatusReport: Codable, Sendable {
         if batchSavings != 0 {
             lines.append(String(format: "saved     %.4f against the online price, on the answers of provider batches", batchSavings))
         }
-        let eta = etaSeconds.map { Progress.duration($0) } ?? "-"
+        let eta = etaSeconds.map { DurationText.of($0) } ?? "-"
         lines.append(String(format: "rate      %.1f rows/s over the last minute; ETA %@", rowsPerSecond, eta))
         if let projectedCost, pending + inFlight > 0 {
-            let finish = projectedSeconds.map { " and finish in \(Progress.duration($0))" } ?? ""
+            let finish = projectedSeconds.map { " and finish in \(DurationText.of($0))" } ?? ""
             lines.append(String(format: "projected %.4f for all %ld rows at the run's own cost per row", projectedCost, total) + finish + " at its own rate")
         }
         for s in ledgers {
@@ -227,16 +227,5 @@ public struct StatusReport: Codable, Sendable {
             lines.append("retry failed rows with: " + where_.joined(separator: "; "))
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Formatting helpers shared by status and live progress.
-public enum Progress {
-    public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "-" }
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3_600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-        return "\(s / 3_600)h\(String(format: "%02d", (s % 3_600) / 60))m"
     }
 }

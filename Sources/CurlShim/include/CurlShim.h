@@ -22,7 +22,6 @@ CURLcode batch_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, b
 
 CURLcode batch_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode batch_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
-CURLcode batch_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
 
 CURLMcode batch_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import Provider
 
 /// The rows one ledger of a run plans, checked against `Ledger.maximumPlannedRows` before
 /// anything is written, and progress on standard error while a big plan is written.
@@ -27,9 +28,9 @@ enum PlanSize {
         return rows
     }
 
-    /// Rows a ledger plans per second, a cautious figure (a debug build on a loaded 2-core
-    /// machine plans about 300,000 a second; a release build more). The projection uses it
-    /// until the plan's own pace is known.
+    /// Rows a ledger plans per second, a cautious figure below what a debug build on a loaded
+    /// machine was measured to plan (BENCHMARKS.md). The projection uses it until the plan's own
+    /// pace is known.
     static let assumedRowsPerSecond: Double = 250_000
 
     /// Seconds planning `rows` is projected to take at `rowsPerSecond`.
@@ -54,7 +55,7 @@ enum PlanSize {
         let start = ContinuousClock.now
         return try Ledger.$planningProgress.withValue({ planned in
             let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             let left = seconds > 0 && planned > 0 ? Double(rows - planned) / (Double(planned) / seconds) : projected
             Terminal.error("batch: \(path): planned \(planned) of \(rows) rows, \(duration(left)) left")
         }) {

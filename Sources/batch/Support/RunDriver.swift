@@ -43,9 +43,7 @@ enum RunDriver {
                 ledger: ledger, recipe: recipe, api: api, settings: settings, runID: record.runID,
                 hedgeAtMs: settings.finishOnlineAfterMs.map { record.createdAtMs + $0 }, observer: observer,
                 onProgress: { line in if interactive { Terminal.status(line) } else { Terminal.error(line) } })
-            let trap = SignalTrap(run.control)
-            let summary = try await run.run()
-            withExtendedLifetime(trap) {}
+            let summary = try await TerminationSignals.routing(to: run.control) { try await run.run() }
             if interactive { Terminal.error("") }
             guard run.hedged, case .finished = summary.reason, summary.counts.pending > 0 else { return try finish(summary, ledger: ledger) }
             // The hedge: the rows the batches did not answer in time go online, in this process.
@@ -87,15 +85,13 @@ enum RunDriver {
                 let line = ProgressLine.format(progress)
                 if interactive { Terminal.status(line) } else { Terminal.error(line) }
             })
-        let trap = SignalTrap(run.control)
         let summary: RunSummary
         do {
-            summary = try await run.run()
+            summary = try await TerminationSignals.routing(to: run.control) { try await run.run() }
         } catch let error as LedgerError where error.code == .diskFull {
             if interactive { Terminal.error("") }
             throw DiskFull.exit(error, ledger: ledger.path)
         }
-        withExtendedLifetime(trap) {}
         if interactive { Terminal.error("") }
         return summary
     }
@@ -125,7 +121,7 @@ enum RunDriver {
         let export = (ledger.hasSuffix(".db") ? String(ledger.dropLast(3)) : ledger) + ".jsonl"
         var lines = [String(
             format: "%ld rows: %ld done, %ld failed, %ld pending; %ld requests in %@; %ld+%ld tokens; cost %.4f",
-            c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, Progress.duration(Double(s.elapsedMs) / 1_000),
+            c.total, c.done, c.failed, c.pending + c.inFlight, s.requestsSent, DurationText.of(Double(s.elapsedMs) / 1_000),
             s.usage.promptTokens, s.usage.completionTokens, s.usage.cost)]
         switch s.reason {
         case .finished:
@@ -150,7 +146,7 @@ enum RunDriver {
 enum ProgressLine {
     static func format(_ p: RunProgress) -> String {
         let c = p.counts
-        let eta = p.etaSeconds.map { Progress.duration($0) } ?? "-"
+        let eta = p.etaSeconds.map { DurationText.of($0) } ?? "-"
         var line = String(
             format: "%ld/%ld done, %ld failed, %ld in flight | %.1f rows/s | ETA %@ | %ld+%ld tokens | cost %.4f",
             c.done, c.total, c.failed, c.inFlight, p.rowsPerSecond, eta, p.usage.promptTokens, p.usage.completionTokens, p.usage.cost)
@@ -159,22 +155,4 @@ enum ProgressLine {
         if p.paused { line += " | rate limited: waiting" }
         return line
     }
-}
-
-/// `{shard}` in a ledger path becomes the shard's index.
-func resolveLedgerPath(_ path: String, shard: Shard?) throws -> String {
-    guard path.contains("{shard}") else { return path }
-    guard let shard else {
-        throw ValidationError("--ledger \(path) has a {shard} placeholder but no --shard was given (nor SLURM_ARRAY_TASK_ID)")
-    }
-    return path.replacingOccurrences(of: "{shard}", with: String(shard.index))
-}
-
-/// `--shard K/N`, or the Slurm array task's when unset.
-func shardFromFlagOrSlurm(_ flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
-    if let flag { return try parseShard(flag) }
-    if let id = environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init), let count = environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) {
-        return try parseShard("\(id)/\(count)")
-    }
-    return nil
 }

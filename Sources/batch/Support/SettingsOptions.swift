@@ -9,19 +9,19 @@ import Provider
 /// process's alone and never stored.
 struct SettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Requests in flight at once (default 16); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default 1024).",
+        "Requests in flight at once (default \(RunDefaults.concurrency)); or auto[:MAX] to find a self-hosted server's capacity from its latency (vLLM, SGLang: they queue instead of answering 429), up to MAX (default \(RunDefaults.adaptiveConcurrencyMaximum)).",
         valueName: "N|auto[:MAX]")) var concurrency: ConcurrencySetting?
     @Option(help: "Requests per minute (default: no limit). For a Slurm array (--shard K/N, {shard} in --ledger): the whole array's.") var rpm: Double?
     @Option(help: "Tokens per minute, prompt plus completion (default: no limit). For a Slurm array: the whole array's.") var tpm: Double?
-    @Option(help: "Attempts per row before it is marked failed (default 8).") var maxAttempts: Int?
+    @Option(help: "Attempts per row before it is marked failed (default \(RunDefaults.maxAttempts)).") var maxAttempts: Int?
     @Option(help: "Stop claiming new rows once the recorded cost reaches this many credits (USD on OpenRouter). For a Slurm array: the whole array's.") var maxCost: Double?
-    @Option(help: "API root; requests go to <base-url>/chat/completions (default https://openrouter.ai/api/v1).") var baseURL: String?
-    @Option(help: "Environment variable (or .env entry) holding the API key (default OPENROUTER_API_KEY).") var apiKeyEnv: String?
-    @Option(help: "Total deadline per request, in seconds (default 300).") var requestTimeout: Double?
-    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default 20).") var gracePeriod: Double?
-    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default 0.5).") var backoffBase: Double?
-    @Option(help: "Largest backoff in seconds (default 180).") var backoffCap: Double?
-    @Option(help: "Identical failures in a row that stop the run (default 50).") var breaker: Int?
+    @Option(help: "API root; requests go to <base-url>/chat/completions (default \(RunDefaults.baseURL)).") var baseURL: String?
+    @Option(help: "Environment variable (or .env entry) holding the API key (default \(RunDefaults.apiKeyEnv)).") var apiKeyEnv: String?
+    @Option(help: "Total deadline per request, in seconds (default \(helpSeconds(RunDefaults.requestDeadlineMs))).") var requestTimeout: Double?
+    @Option(help: "Seconds in-flight requests may finish after SIGINT/SIGTERM (default \(helpSeconds(RunDefaults.gracePeriodMs))).") var gracePeriod: Double?
+    @Option(help: "First backoff ceiling in seconds after a server error; doubles per attempt up to --backoff-cap (default \(helpSeconds(RunDefaults.backoffBaseMs))).") var backoffBase: Double?
+    @Option(help: "Largest backoff in seconds (default \(helpSeconds(RunDefaults.backoffCapMs))).") var backoffCap: Double?
+    @Option(help: "Identical failures in a row that stop the run (default \(RunDefaults.breakerThreshold)).") var breaker: Int?
     @Option(help: "Seed for retry jitter (default: random).") var seed: UInt64?
     @Option(help: ArgumentHelp(
         "A PEM file of certificate authorities to trust instead of the system's, for a corporate or private CA (default: SSL_CERT_FILE or CURL_CA_BUNDLE when set, else the system's).",
@@ -36,9 +36,9 @@ struct SettingsOptions: ParsableArguments {
     var batchAPI: BatchAPIKind?
     @Option(name: .customLong("batch-size"), help: "With --mode batch: rows per batch (default and most: 5,000 on OpenRouter, 50,000 on OpenAI, and 190 MB of requests either way: about 16,000 of the built-in recipe's rows).")
     var batchSize: Int?
-    @Option(name: .customLong("batches-open"), help: "With --mode batch: batches open at once (default 4).")
+    @Option(name: .customLong("batches-open"), help: "With --mode batch: batches open at once (default \(RunDefaults.batchesOpen)).")
     var batchesOpen: Int?
-    @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default 30).")
+    @Option(name: .customLong("poll-interval"), help: "With --mode batch: seconds between polls of an open batch (default \(helpSeconds(RunDefaults.pollIntervalMs))).")
     var pollInterval: Double?
     @Option(name: .customLong("finish-online-after"), help: ArgumentHelp(
         "With --mode batch: this many seconds after the run was created, cancel the batches still open (keeping what they finished) and finish the rest online, to meet a deadline at a mixed price.",
@@ -58,7 +58,7 @@ struct SettingsOptions: ParsableArguments {
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
         if let maxCost, maxCost < 0 { throw ValidationError("--max-cost must not be negative") }
         if let baseURL, !(baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://")) {
-            throw ValidationError("--base-url must start with http:// or https://, like https://openrouter.ai/api/v1")
+            throw ValidationError("--base-url must start with http:// or https://, like \(RunDefaults.baseURL)")
         }
         if let baseURL, let components = URLComponents(string: baseURL), components.user != nil || components.password != nil {
             throw ValidationError("--base-url must not hold credentials (user:password@): they would be stored in the ledger. Put the key in the variable named by --api-key-env instead")
@@ -75,66 +75,53 @@ struct SettingsOptions: ParsableArguments {
         }
     }
 
-    func apply(to settings: inout RunSettings) {
-        if let concurrency {
-            settings.concurrency = concurrency.limit
-            settings.adaptiveConcurrency = concurrency.adaptive ? true : nil
-        }
-        if let rpm { settings.requestsPerMinute = rpm }
-        if let tpm { settings.tokensPerMinute = tpm }
-        if let maxAttempts { settings.maxAttempts = maxAttempts }
-        if let maxCost { settings.maxCost = maxCost }
-        if let baseURL { settings.baseURL = baseURL }
-        if let apiKeyEnv { settings.apiKeyEnv = apiKeyEnv }
-        if let requestTimeout { settings.requestDeadlineMs = Int64(requestTimeout * 1_000) }
-        if let gracePeriod { settings.gracePeriodMs = Int64(gracePeriod * 1_000) }
-        if let backoffBase { settings.backoffBaseMs = Int64(backoffBase * 1_000) }
-        if let backoffCap { settings.backoffCapMs = Int64(backoffCap * 1_000) }
-        if let breaker { settings.breakerThreshold = breaker }
-        if let seed { settings.seed = seed }
-        if let caCert { settings.caCert = caCert }
-        if http11 { settings.httpVersion = "http1.1" }
-        if noHttp11 { settings.httpVersion = nil }
-        if let mode { settings.mode = mode == .batch ? "batch" : nil }
-        if let batchAPI { settings.batchAPI = batchAPI.rawValue }
-        if let batchSize { settings.batchSize = batchSize }
-        if let batchesOpen { settings.batchesOpen = batchesOpen }
-        if let pollInterval { settings.pollIntervalMs = Int64(pollInterval * 1_000) }
-        if let finishOnlineAfter { settings.finishOnlineAfterMs = Int64(finishOnlineAfter * 1_000) }
+    /// The settings these flags give (only those given), applied to the defaults by `run` and
+    /// to the stored settings by the others.
+    var overrides: RunSettingsOverrides {
+        var o = RunSettingsOverrides()
+        o.concurrency = concurrency
+        o.requestsPerMinute = rpm
+        o.tokensPerMinute = tpm
+        o.maxAttempts = maxAttempts
+        o.maxCost = maxCost
+        o.baseURL = baseURL
+        o.apiKeyEnv = apiKeyEnv
+        o.requestDeadlineMs = requestTimeout.map(milliseconds)
+        o.gracePeriodMs = gracePeriod.map(milliseconds)
+        o.backoffBaseMs = backoffBase.map(milliseconds)
+        o.backoffCapMs = backoffCap.map(milliseconds)
+        o.breakerThreshold = breaker
+        o.seed = seed
+        o.caCert = caCert
+        o.http11Only = http11 ? true : noHttp11 ? false : nil
+        o.mode = mode
+        o.batchAPI = batchAPI
+        o.batchSize = batchSize
+        o.batchesOpen = batchesOpen
+        o.pollIntervalMs = pollInterval.map(milliseconds)
+        o.finishOnlineAfterMs = finishOnlineAfter.map(milliseconds)
+        return o
     }
 }
 
-/// `--mode online|batch`.
-enum RunMode: String, ExpressibleByArgument { case online, batch }
+extension RunMode: ExpressibleByArgument {}
 
 extension BatchAPIKind: ExpressibleByArgument {}
 
 /// `--durability normal|full`.
 extension Durability: ExpressibleByArgument {}
 
-/// `--concurrency N`, `auto` or `auto:MAX`.
-struct ConcurrencySetting: ExpressibleByArgument, Equatable {
-    /// The fixed window, or the adaptive window's maximum.
-    var limit: Int
-    var adaptive: Bool
+extension ConcurrencySetting: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
 
-    static let defaultAutoMaximum = 1_024
+/// Milliseconds as the seconds a flag takes, for a default in `--help`: 500 -> "0.5", 20000 -> "20".
+private func helpSeconds(_ ms: Int64) -> String {
+    ms % 1_000 == 0 ? String(ms / 1_000) : String(Double(ms) / 1_000)
+}
 
-    init(limit: Int, adaptive: Bool) {
-        self.limit = limit
-        self.adaptive = adaptive
-    }
-
-    init?(argument: String) {
-        let text = argument.lowercased()
-        if let n = Int(text) {
-            self.init(limit: n, adaptive: false)
-        } else if text == "auto" {
-            self.init(limit: Self.defaultAutoMaximum, adaptive: true)
-        } else if text.hasPrefix("auto:"), let max = Int(text.dropFirst(5)) {
-            self.init(limit: max, adaptive: true)
-        } else {
-            return nil
-        }
-    }
+/// A flag's seconds in whole milliseconds, rounded up as a wait or a timeout is (0.0005 s is
+/// 1 ms, not 0).
+private func milliseconds(_ seconds: Double) -> Int64 {
+    Duration.seconds(roundingToMicroseconds: seconds).wholeMilliseconds
 }

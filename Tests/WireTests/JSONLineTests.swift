@@ -1,6 +1,6 @@
-import Recipe
 import Testing
 import TestSupport
+import Wire
 
 @Suite("JSONL lines")
 struct JSONLineTests {
@@ -42,7 +42,7 @@ struct JSONLineTests {
         ("\r\n", #""\r\n""#),
     ])
     func escapes(_ input: String, _ expected: String) {
-        #expect(JSONLine.encodeString(input).sameBytes(expected))
+        #expect(JSONString.encode(input).sameBytes(expected))
     }
 
     @Test("lines meet nanochat's CustomJSON loader: an array of role/content objects that parses back")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value that keeps object keys in document order.
 ///
 /// Order matters here: a recipe's topic categories are sampled in the order written, and
@@ -32,6 +34,12 @@ public enum JSONValue: Sendable, Equatable {
         return members.first(where: { $0.0 == key })?.1
     }
 
+    /// The element at `index` in an array; nil otherwise or out of range.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
@@ -47,6 +55,34 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// A number as a Double; also a string that holds one (`"0.0003"`, spaces around allowed),
+    /// as providers send some prices and counts.
+    public var numberValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .string(let text): return Double(text.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
+    /// `numberValue` when it is a whole number below 10^15 in magnitude (token counts); nil for
+    /// `1.5`, for larger numbers and for anything that is not a number.
+    public var intValue: Int? {
+        guard let number = numberValue, number.isFinite, number.rounded() == number, abs(number) < 1e15 else { return nil }
+        return Int(number)
+    }
+
     /// A short name for the value's type, for error messages ("a string", "null").
     public var typeDescription: String {
         switch self {
@@ -59,3 +95,4 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 }
+

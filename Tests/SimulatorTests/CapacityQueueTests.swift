@@ -44,12 +44,12 @@ struct CapacityQueueTests {
         ("48", [48.0, 0]), ("0:48,60:24", [48, 0, 24, 60]), ("60:24,0:48", [48, 0, 24, 60]),
     ])
     func parse(text: String, flat: [Double]) {
-        let parsed = CapacityQueue<Int>.parseSchedule(text)
+        let parsed = parseCapacitySchedule(text)
         #expect(parsed?.flatMap { [Double($0.capacity), $0.atSeconds] } == flat)
     }
 
     @Test("bad schedules are refused", arguments: ["", "0", "abc", "10:48", "0:48,x:2", "0:-1", "0:48,5"])
     func parseBad(text: String) {
-        #expect(CapacityQueue<Int>.parseSchedule(text) == nil)
+        #expect(parseCapacitySchedule(text) == nil)
     }
 }

@@ -1,0 +1,56 @@
+/// One transfer's part in the ``ConnectionRamp``: whether it opened a connection, whether it got
+/// onto one, and how often its connect was put back in the queue. The ramp's counts stay right
+/// however the transfer ends because every change goes through here. Pure value: the event loop
+/// feeds it libcurl's callbacks.
+struct TransferConnection: Equatable {
+    /// This transfer opened a new connection (its handshake counts in the ramp until it ends).
+    private(set) var openedConnection = false
+    /// The connection is up and the request is being sent (libcurl's pre-request callback ran).
+    private(set) var attached = false
+    /// How often a connect that timed out was put back in the queue instead of failing.
+    private(set) var requeues = 0
+    /// A connect is put back in the queue at most this often.
+    static let maxRequeues = 2
+
+    /// The transfer's handshake is under way: it opened a connection that is not up yet.
+    var isConnecting: Bool { openedConnection && !attached }
+
+    /// libcurl opened a socket for this transfer. The first one before the request is on a
+    /// connection starts a handshake (a dual-stack connect may open a second socket).
+    mutating func socketOpened(_ ramp: inout ConnectionRamp) {
+        ramp.socketOpened()
+        if !openedConnection, !attached {
+            openedConnection = true
+            ramp.connectStarted()
+        }
+    }
+
+    /// The request is on a connection (new or reused), about to be sent.
+    mutating func attach(_ ramp: inout ConnectionRamp) {
+        guard !attached else { return }
+        attached = true
+        if openedConnection { ramp.connectSucceeded() }
+        ramp.requestAttached()
+    }
+
+    /// The transfer left libcurl (finished, failed, or to be requeued). `httpMajorVersion` is
+    /// what it spoke (0 unknown), given when it was attached and inside libcurl; a handshake still
+    /// under way failed, and halves the window when it `timedOut`.
+    mutating func detach(_ ramp: inout ConnectionRamp, httpMajorVersion: Int?, timedOut: Bool) {
+        if attached, let version = httpMajorVersion { ramp.requestDetached(httpMajorVersion: version) }
+        if isConnecting { ramp.connectFailed(timedOut: timedOut) }
+        openedConnection = false
+        attached = false
+    }
+
+    /// After the transfer timed out: whether it goes back to the front of the queue instead of
+    /// failing. A connect that timed out is the ramp's business (too many handshakes at once), not
+    /// the request's, when other connections to the server work (`anyResponse`); at most
+    /// `maxRequeues` times, and only if another full connect timeout fits before the deadline.
+    func mayRequeue(cancelRequested: Bool, anyResponse: Bool, remainingMs: Int64, connectTimeoutMs: Int64) -> Bool {
+        isConnecting && requeues < Self.maxRequeues && !cancelRequested && anyResponse && remainingMs > connectTimeoutMs
+    }
+
+    /// The transfer went back to the queue (after ``detach(_:httpMajorVersion:timedOut:)``).
+    mutating func requeued() { requeues += 1 }
+}

@@ -228,7 +228,7 @@ public struct BatchAPIClient: Sendable {
         case 200..<300:
             return response.body
         case 429:
-            let wait = response.headers["retry-after"].flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1_000)) }
+            let wait = response.headers["retry-after"].flatMap(Double.init).map { Duration.seconds(roundingToMicroseconds: $0) }
             throw BatchAPIError(kind: .rateLimited(retryAfter: wait), description: "\(what): 429 rate limited")
         case 500...:
             throw BatchAPIError(kind: .unavailable, description: "\(what): HTTP \(response.status)")

@@ -88,7 +88,7 @@ struct BenchTransportCommand: AsyncParsableCommand {
                 requests: requests, concurrency: concurrency, body: body, baseURL: baseURL,
                 transport: transport, chat: client ? chat : nil
             )
-            let seconds = started.duration(to: clock.now).seconds
+            let seconds = started.duration(to: clock.now).inSeconds
             let cpu = cpuSeconds() - cpuBefore
             let rss = residentMB()
             rssAfterRounds.append(rss)
@@ -203,8 +203,3 @@ private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 private let RUSAGE_SELF_VALUE = RUSAGE_SELF
 #endif
 
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -56,19 +56,20 @@ struct CrashTests {
         var doneAtKills: [Int] = []
         while killed < kills {
             let process = try BatchProcess(arguments)
+            let landed: Bool
             if random.next() % 4 == 0 {
                 // A moment during start-up: opening the ledger, releasing orphans, the first claims.
-                try await Task.sleep(for: .milliseconds(Int(random.next() % 40)))
+                let moment = Date().addingTimeInterval(Double(random.next() % 40) / 1_000)
+                landed = await Self.kill(process) { Date() >= moment }
             } else {
                 // A moment mid-run: after a random number of further answers from the simulator
                 // (its log is read directly: cheap enough to poll, unlike a `batch status` process).
                 let before = Self.answers(log)
                 // At most rows / (kills + 2) answers apart, so that every kill lands before the run ends.
                 let target = before + 1 + Int(random.next() % UInt64(max(1, rows / (kills + 2))))
-                try await waitUntil { !process.process.isRunning || Self.answers(log) >= target }
+                landed = await Self.kill(process) { Self.answers(log) >= target }
             }
-            guard process.process.isRunning else { break }  // finished before its kill: no more moments left
-            process.signal(SIGKILL)
+            guard landed else { break }  // finished before its kill: no more moments left
             #expect(await process.exitCode() == 128 + SIGKILL)
             killed += 1
             if FileManager.default.fileExists(atPath: ledger) {
@@ -101,6 +102,26 @@ struct CrashTests {
         #expect(killed >= min(kills, 3))
         await tls?.stop()
         await sim.stop()
+    }
+
+    /// Sends SIGKILL to `process` as soon as `moment` holds, watching from a thread of its own
+    /// (every 2 ms): with the whole suite running, the test tasks' shared threads can be busy for
+    /// seconds, long enough for a run to end before a kill polled from a task. False when the
+    /// process ended first.
+    static func kill(_ process: BatchProcess, when moment: @escaping @Sendable () -> Bool) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread {
+                while process.process.isRunning {
+                    if moment() {
+                        process.signal(SIGKILL)
+                        continuation.resume(returning: true)
+                        return
+                    }
+                    usleep(2_000)
+                }
+                continuation.resume(returning: false)
+            }.start()
+        }
     }
 
     /// Responses the simulator has written so far (one log line each).

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Two batch binaries and h2load in alternation on one HTTPS HTTP/2 wire: the A/B behind the
+# session notes of BENCHMARKS.md on issue #18. On a shared, noisy machine one run of each says
+# little; rounds that alternate say whether a change moved the ratio.
+#
+# Usage: ops/bench/wire-ab.sh BEFORE_BIN AFTER_BIN [ROWS (20480)] [ROUNDS (4)] [IN_FLIGHT (1024)]
+#   Starts `batch simulate --latency-ms 300 --threads 1` and nginx in front of it
+#   (ops/tls/tls-proxy.sh), then per round: h2load (-c IN_FLIGHT/64 -m 64, the body of index 0),
+#   BEFORE, AFTER. Prints each one's wall time, the ratio to that round's h2load, and the mean
+#   latency of the first 300 ms of requests (from the ledger: `sqlite3` must be installed).
+#   Drop the page cache first when peak RSS matters (see BENCHMARKS.md, session 8).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BEFORE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+AFTER=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+ROWS=${3:-20480} ROUNDS=${4:-4} CONC=${5:-1024}
+for tool in nginx h2load sqlite3; do
+    command -v "$tool" >/dev/null || { echo "wire-ab: needs $tool (Debian: nginx-light, nghttp2-client, sqlite3)" >&2; exit 69; }
+done
+WORK=$(mktemp -d)
+SIM_PID=""
+cleanup() {
+    "$ROOT/ops/tls/tls-proxy.sh" stop "$WORK/tls" >/dev/null 2>&1 || true
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$AFTER" simulate --port 0 --threads 1 --latency-ms 300 --seed 1 >"$WORK/sim.out" 2>"$WORK/sim.err" &
+SIM_PID=$!
+until grep -q '^listening on ' "$WORK/sim.out" 2>/dev/null; do
+    kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/sim.err" >&2; exit 70; }
+    sleep 0.02
+done
+port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/sim.out" | head -1)
+"$ROOT/ops/tls/tls-proxy.sh" start "$WORK/tls" "$port" >"$WORK/tls.out"
+H2=$(sed -n 's/^h2 //p' "$WORK/tls.out"); CA=$(sed -n 's/^ca //p' "$WORK/tls.out")
+RECIPE="$ROOT/recipes/nanochat-identity/recipe.json"
+"$AFTER" preview --recipe "$RECIPE" --index 0 --json \
+    | python3 -c 'import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.readline())["payload"], separators=(",", ":")))' >"$WORK/body.json"
+
+now_ms() { date +%s%3N; }
+echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx, 300 ms; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$ROUNDS"); do
+    t0=$(now_ms)
+    h2load -n "$ROWS" -c $(( (CONC + 63) / 64 )) -m 64 -H 'content-type: application/json' -H 'authorization: Bearer bench' \
+        --data="$WORK/body.json" "$H2/v1/chat/completions" >"$WORK/h2load.out" 2>&1
+    reference=$(( $(now_ms) - t0 ))
+    echo "round $round h2load wall=${reference} ms"
+    for side in before after; do
+        bin=$BEFORE; [ $side = after ] && bin=$AFTER
+        rm -f "$WORK/ab.db"*
+        t0=$(now_ms)
+        (cd "$ROOT" && "$bin" run --ledger "$WORK/ab.db" --recipe "$RECIPE" --num "$ROWS" --concurrency "$CONC" \
+            --base-url "$H2/v1" --ca-cert "$CA" --api-key-env BATCH_WIRE_AB_UNSET >/dev/null 2>"$WORK/run.err") \
+            || { echo "$side exited $?:" >&2; tail -3 "$WORK/run.err" >&2; }
+        wall=$(( $(now_ms) - t0 ))
+        wave0=$(sqlite3 "$WORK/ab.db" "select cast(avg(ended_at_ms - started_at_ms) as int) from attempts
+            where started_at_ms < (select min(started_at_ms) + 300 from attempts)")
+        echo "round $round $side wall=${wall} ms ratio=$(awk -v r="$reference" -v w="$wall" 'BEGIN { printf "%.1f%%", 100 * r / w }') first-wave=${wave0} ms"
+    done
+done

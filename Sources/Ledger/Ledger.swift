@@ -114,7 +114,7 @@ public final class Ledger: @unchecked Sendable {
                 throw LedgerError(.alreadyExists, "cannot create \(path): \(reason)")
             }
             unlink(temporary)
-            syncFolder(folder)
+            FolderSync.sync(folder)
         } catch {
             unlink(temporary)
             unlink(temporary + "-wal")
@@ -135,15 +135,6 @@ public final class Ledger: @unchecked Sendable {
             }
             throw LedgerError(.io, "cannot create the ledger \(path): \(String(cString: strerror(code)))")
         }
-        close(fd)
-    }
-
-    /// Makes the new name durable (best effort: a folder that cannot be opened or synced only
-    /// loses the guarantee against a power cut, not the ledger).
-    private static func syncFolder(_ folder: String) {
-        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
         close(fd)
     }
 

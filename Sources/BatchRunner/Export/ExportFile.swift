@@ -85,10 +85,7 @@ final class ExportFile {
         }
         for (file, backup, _) in backups {
             if let backup { unlink(backup) }
-            if case let .replace(_, folder, _, _) = file.destination {
-                let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if fd >= 0 { fsync(fd); systemClose(fd) }
-            }
+            if case let .replace(_, folder, _, _) = file.destination { FolderSync.sync(folder) }
         }
         for file in files { file.close() }
     }

@@ -20,6 +20,8 @@ public enum Durability: String, Sendable, CaseIterable {
 public final class Ledger: @unchecked Sendable {
     public let path: String
     let db: Connection
+    /// Checkpoints the WAL off the writer's thread (``WALCheckpointer``).
+    private let checkpointer: WALCheckpointer
     private let lock: FileLock
     private let writerLock: WriterLock
     private let mutex = NSLock()
@@ -46,16 +48,26 @@ public final class Ledger: @unchecked Sendable {
         try Ledger.configure(db, durability: durability)
         try Migrator.migrate(db)
         _ = try Queries.run(db)
+        let checkpointer = try WALCheckpointer(path: path, synchronous: Ledger.synchronous(durability))
+        checkpointer.install(on: db)
         self.path = path
         self.db = db
+        self.checkpointer = checkpointer
         self.lock = lock
         self.writerLock = writerLock
     }
 
     deinit {
-        // Before the writer lock's descriptor closes (which would drop SQLite's POSIX locks).
+        // The checkpointer's connection first, so that the writer's is the last one and its
+        // close checkpoints the whole WAL and removes it; both before the writer lock's
+        // descriptor closes (which would drop SQLite's POSIX locks).
+        sqlite3_wal_hook(db.handle, nil, nil)
+        checkpointer.stop()
         db.close()
     }
+
+    /// Checkpoints completed by the background checkpointer (for tests).
+    var backgroundCheckpoints: Int { checkpointer.completed }
 
     /// The most rows one ledger plans. The plan is written up front, one row per index (some
     /// 50 bytes each, and time that grows with the count), so a larger run is split into shards
@@ -166,9 +178,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private static func configure(_ db: Connection, durability: Durability) throws(LedgerError) {
-        let synchronous = durability == .full ? "FULL" : "NORMAL"
-        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)", doing: "opening the ledger")
+        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous(durability))", doing: "opening the ledger")
     }
+
+    private static func synchronous(_ durability: Durability) -> String { durability == .full ? "FULL" : "NORMAL" }
 
     private static func insertRun(_ db: Connection, _ run: RunRecord) throws(LedgerError) {
         let s = try db.statement("""

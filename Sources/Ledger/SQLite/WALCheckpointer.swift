@@ -22,6 +22,8 @@ final class WALCheckpointer: @unchecked Sendable {
     static let thresholdFrames: Int32 = 1_000
     /// Past this many frames (some 16 MB), a commit waits for a whole checkpoint.
     static let limitFrames: Int32 = 4_000
+    /// The longest a commit waits for that checkpoint.
+    static let limitWait: TimeInterval = 2
 
     private let connection: Connection
     private let condition = NSCondition()
@@ -36,7 +38,12 @@ final class WALCheckpointer: @unchecked Sendable {
     /// Opens a second connection to `path` (a ledger in WAL mode) and starts the thread.
     init(path: String, synchronous: String) throws(LedgerError) {
         connection = try Connection(path: path, flags: SQLITE_OPEN_READWRITE)
-        try connection.execute("PRAGMA synchronous = \(synchronous)", doing: "opening the ledger's checkpointer")
+        // Never wait on a lock: a checkpoint that cannot run now is simply asked for again
+        // after the next commit (the writer, or `stop`, must never wait seconds behind it).
+        sqlite3_busy_timeout(connection.handle, 0)
+        // One read now, before the run writes: it opens the WAL for this connection, which a
+        // first checkpoint would otherwise do with a query of its own, under the writer's load.
+        try connection.execute("PRAGMA synchronous = \(synchronous); SELECT COUNT(*) FROM run", doing: "opening the ledger's checkpointer")
         let thread = Thread { [self] in run() }
         thread.name = "ledger-checkpoint"
         thread.start()
@@ -67,7 +74,10 @@ final class WALCheckpointer: @unchecked Sendable {
             requested = true
             condition.broadcast()
         }
-        while wait && checkpoints < target && !stopping { condition.wait() }
+        let until = Date(timeIntervalSinceNow: Self.limitWait)
+        while wait && checkpoints < target && !stopping {
+            if !condition.wait(until: until) { break }
+        }
         condition.unlock()
     }
 

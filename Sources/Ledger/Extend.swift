@@ -8,8 +8,9 @@ public struct PlanExtension: Sendable, Equatable {
 }
 
 extension Ledger {
-    /// Raises the run's planned rows from N to `total` and plans its new indices `N..<total` as
-    /// pending, in one transaction: either both happen or neither. For a shard's ledger, only the
+    /// Raises the run's planned rows from N to `total`: its new indices `N..<total` are pending,
+    /// written into `items` as the run claims them (``LazyPlan``), so this takes a moment
+    /// whatever the count. For a shard's ledger, only the
     /// new indices the shard owns are added, picked by `shardIndices` as at creation. Rows already
     /// planned (done, failed, pending or in flight) and their results are not touched; index i's
     /// prompt depends on i alone, so the new rows are those a run of `total` rows would have had.
@@ -26,7 +27,12 @@ extension Ledger {
                         "\(path) already plans \(run.plannedRows) rows; extending it takes a larger total than \(total)")
                 }
                 let indices = shardIndices(num: total, shard: run.shard).starting(atLeast: run.plannedRows)
-                let added = try Ledger.insertItems(db, indices, nowMs: nowMs)
+                // The new rows are written as claims reach them (`LazyPlan`): where the plan's
+                // unwritten part starts stays, or, with the plan all written, is the first new index.
+                if try LazyPlan.unplanned(db) == nil, indices.start < indices.end {
+                    try LazyPlan.setUnplannedFrom(db, indices.start)
+                }
+                let added = indices.underestimatedCount
                 try setPlannedRows(atLeast: total)
                 return PlanExtension(oldPlannedRows: run.plannedRows, newPlannedRows: total, added: added)
             }

@@ -20,6 +20,8 @@ public enum Durability: String, Sendable, CaseIterable {
 public final class Ledger: @unchecked Sendable {
     public let path: String
     let db: Connection
+    /// Checkpoints the WAL off the writer's thread (``WALCheckpointer``).
+    private let checkpointer: WALCheckpointer
     private let lock: FileLock
     private let writerLock: WriterLock
     private let mutex = NSLock()
@@ -46,25 +48,31 @@ public final class Ledger: @unchecked Sendable {
         try Ledger.configure(db, durability: durability)
         try Migrator.migrate(db)
         _ = try Queries.run(db)
+        let checkpointer = try WALCheckpointer(path: path, synchronous: Ledger.synchronous(durability))
+        checkpointer.install(on: db)
         self.path = path
         self.db = db
+        self.checkpointer = checkpointer
         self.lock = lock
         self.writerLock = writerLock
     }
 
     deinit {
-        // Before the writer lock's descriptor closes (which would drop SQLite's POSIX locks).
+        // The checkpointer's connection first, so that the writer's is the last one and its
+        // close checkpoints the whole WAL and removes it; both before the writer lock's
+        // descriptor closes (which would drop SQLite's POSIX locks).
+        sqlite3_wal_hook(db.handle, nil, nil)
+        checkpointer.stop()
         db.close()
     }
 
-    /// The most rows one ledger plans. The plan is written up front, one row per index (some
-    /// 50 bytes each, and time that grows with the count), so a larger run is split into shards
-    /// (`--shard K/N`), each with its own ledger.
-    public static let maximumPlannedRows: Int64 = 10_000_000
+    /// Checkpoints completed by the background checkpointer (for tests).
+    var backgroundCheckpoints: Int { checkpointer.completed }
 
-    /// Told how many rows have been planned so far, about once a second while a ledger is
-    /// created (set with `Ledger.$planningProgress.withValue`; creation reads it on its own task).
-    @TaskLocal public static var planningProgress: (@Sendable (_ plannedSoFar: Int64) -> Void)?
+    /// The most rows one ledger plans. Each index becomes a row of the ledger (some 50 bytes, as
+    /// the run reaches it: ``LazyPlan``), so a larger run is split into shards (`--shard K/N`),
+    /// each with its own ledger.
+    public static let maximumPlannedRows: Int64 = 10_000_000
 
     /// Creates a ledger at `path` for `run`, planning `indices`, and opens it for writing.
     ///
@@ -73,17 +81,24 @@ public final class Ledger: @unchecked Sendable {
     /// existing file is never replaced. Temporary files of creations that were killed are
     /// removed by the next creation at the same path.
     /// The file is readable and writable by its owner only (0600).
+    ///
+    /// A plan that is an index progression (`0..<N`, or a shard's share) gets its first
+    /// `initialRows` rows now and the rest as claims reach them (``LazyPlan``).
     public static func create(
         at path: String, run: RunRecord, indices: some Sequence<Int64>, durability: Durability = .normal,
-        nowMs: Int64
+        nowMs: Int64, initialRows: Int64 = initialPlanRows
     ) throws(LedgerError) -> Ledger {
-        try create(at: path, run: run, indices: indices, schemaVersion: Migrator.latestVersion, nowMs: nowMs)
+        try create(at: path, run: run, indices: indices, schemaVersion: Migrator.latestVersion, nowMs: nowMs, initialRows: initialRows)
         return try Ledger(openForWriting: path, durability: durability, verify: false)
     }
 
+    /// Rows a new ledger's plan gets at creation; the rest is written as the run claims it.
+    public static let initialPlanRows: Int64 = 1_024
+
     /// Creation at a given schema version: the upgrade tests build old ledgers with it.
     static func create(
-        at path: String, run: RunRecord, indices: some Sequence<Int64>, schemaVersion: Int, nowMs: Int64
+        at path: String, run: RunRecord, indices: some Sequence<Int64>, schemaVersion: Int, nowMs: Int64,
+        initialRows: Int64 = initialPlanRows
     ) throws(LedgerError) {
         let lock = try FileLock(ledgerPath: path)
         guard !LedgerFile.exists(path) else {
@@ -104,7 +119,14 @@ public final class Ledger: @unchecked Sendable {
                 try Migrator.migrate(db, to: schemaVersion)
                 try db.transaction(doing: "planning the run") { () throws(LedgerError) in
                     try insertRun(db, run)
-                    try insertItems(db, indices, nowMs: nowMs)
+                    if schemaVersion >= 7, let plan = lazyPlan(indices, run: run), plan.underestimatedCount > max(0, initialRows) {
+                        // Only a progression is left to claims: `LazyPlan` continues it from where this stops.
+                        let first = plan.start + max(0, initialRows) * plan.step
+                        try insertItems(db, IndexProgression(from: plan.start, to: first, by: plan.step), nowMs: nowMs)
+                        try LazyPlan.setUnplannedFrom(db, first)
+                    } else {
+                        try insertItems(db, indices, nowMs: nowMs)
+                    }
                 }
                 try db.execute("PRAGMA journal_mode = WAL", doing: "creating the ledger")
             }  // the connection closes here
@@ -122,6 +144,15 @@ public final class Ledger: @unchecked Sendable {
             throw error
         }
         _ = lock
+    }
+
+    /// `indices` as the progression `LazyPlan` continues (the run's `0..<planned_rows`, or its
+    /// shard's share), or nil when it is anything else (then it is planned whole).
+    private static func lazyPlan(_ indices: some Sequence<Int64>, run: RunRecord) -> IndexProgression? {
+        let expected = shardIndices(num: run.plannedRows, shard: run.shard)
+        if let progression = indices as? IndexProgression, progression == expected { return progression }
+        if let range = indices as? Range<Int64>, run.shard == nil, range == 0..<run.plannedRows { return expected }
+        return nil
     }
 
     /// Makes the finished temporary file durable before it is linked into place.
@@ -166,9 +197,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private static func configure(_ db: Connection, durability: Durability) throws(LedgerError) {
-        let synchronous = durability == .full ? "FULL" : "NORMAL"
-        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)", doing: "opening the ledger")
+        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous(durability))", doing: "opening the ledger")
     }
+
+    private static func synchronous(_ durability: Durability) -> String { durability == .full ? "FULL" : "NORMAL" }
 
     private static func insertRun(_ db: Connection, _ run: RunRecord) throws(LedgerError) {
         let s = try db.statement("""
@@ -196,28 +228,19 @@ public final class Ledger: @unchecked Sendable {
             return try insertProgression(db, from: progression.start, to: progression.end, by: progression.step, nowMs: nowMs)
         }
         let s = try db.statement("INSERT OR IGNORE INTO items (idx, updated_at_ms) VALUES (?, ?)")
-        let progress = planningProgress
         var added = 0
-        var planned: Int64 = 0
-        var lastReport = ContinuousClock.now
         for index in indices {
             s.reset()
             s.bind(1, index)
             s.bind(2, nowMs)
             try s.run(doing: "planning row \(index)")
             added += db.changes
-            planned += 1
-            if let progress, planned & 0xffff == 0, ContinuousClock.now - lastReport >= .seconds(1) {
-                lastReport = .now
-                progress(planned)
-            }
         }
         return added
     }
 
     /// `start, start + step, ... < end` planned by SQLite itself (a recursive CTE), 65,536 rows a
-    /// statement: a row-by-row loop from Swift is slower (BENCHMARKS.md), and a short run waits
-    /// for the plan before its first request.
+    /// statement: a row-by-row loop from Swift is slower (BENCHMARKS.md).
     private static func insertProgression(
         _ db: Connection, from start: Int64, to end: Int64, by step: Int64, nowMs: Int64
     ) throws(LedgerError) -> Int {
@@ -225,11 +248,9 @@ public final class Ledger: @unchecked Sendable {
             WITH RECURSIVE s(i) AS (SELECT ?1 UNION ALL SELECT i + ?3 FROM s WHERE i + ?3 < ?2)
             INSERT OR IGNORE INTO items (idx, updated_at_ms) SELECT i, ?4 FROM s
             """)
-        let progress = planningProgress
         let chunk: Int64 = 65_536
         var added = 0
         var next = start
-        var lastReport = ContinuousClock.now
         while next < end {
             let (span, overflow) = chunk.multipliedReportingOverflow(by: step)
             let (limit, overflow2) = next.addingReportingOverflow(span)
@@ -242,10 +263,6 @@ public final class Ledger: @unchecked Sendable {
             try s.run(doing: "planning rows \(next)..<\(chunkEnd)")
             added += db.changes
             next = chunkEnd
-            if let progress, next < end, ContinuousClock.now - lastReport >= .seconds(1) {
-                lastReport = .now
-                progress((next - start) / step)
-            }
         }
         return added
     }
@@ -281,17 +298,27 @@ public final class Ledger: @unchecked Sendable {
     }
 
     private func claimRows(limit: Int, nowMs: Int64, owner: String) throws(LedgerError) -> [ClaimedRow] {
-        let s = try db.statement("""
-            UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
-            WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
-            RETURNING idx, attempts
-            """)
-        s.bind(1, owner)
-        s.bind(2, nowMs)
-        s.bind(3, limit)
+        try claimDue(limit: limit, nowMs: nowMs, owner: owner, doing: "claiming rows")
+    }
+
+    /// Moves up to `limit` due pending rows, lowest index first, to in flight for `owner`, inside
+    /// the caller's transaction; writes more of a lazy plan when the written rows run short
+    /// (``LazyPlan``), so the rows are those an eager plan would give.
+    func claimDue(limit: Int, nowMs: Int64, owner: String, doing what: String) throws(LedgerError) -> [ClaimedRow] {
         var rows: [ClaimedRow] = []
-        while try s.step(doing: "claiming rows") {
-            rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
+        while rows.count < limit {
+            let s = try db.statement("""
+                UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
+                WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
+                RETURNING idx, attempts
+                """)
+            s.bind(1, owner)
+            s.bind(2, nowMs)
+            s.bind(3, limit - rows.count)
+            while try s.step(doing: what) {
+                rows.append(ClaimedRow(index: s.int64(0), attempt: s.int(1)))
+            }
+            guard rows.count < limit, try LazyPlan.planMore(db, rows: limit - rows.count, nowMs: nowMs) > 0 else { break }
         }
         return rows.sorted { $0.index < $1.index }
     }

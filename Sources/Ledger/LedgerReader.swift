@@ -74,6 +74,9 @@ extension LedgerReader {
         s.bind(1, limit)
         var rows: [Int64] = []
         while try s.step(doing: "listing unfinished rows") { rows.append(s.int64(0)) }
+        s.reset()
+        // Then the planned rows not written yet (`LazyPlan`): all above the written ones.
+        if rows.count < limit, let rest = try LazyPlan.unplanned(db) { rows += rest.prefix(limit - rows.count) }
         return rows
     }
 }
@@ -139,6 +142,9 @@ extension LedgerReader {
         let s = try db.statement("SELECT idx FROM items WHERE state <> 'done' ORDER BY idx")
         defer { s.reset() }
         while try s.step(doing: "listing unfinished rows") { try body(s.int64(0)) }
+        s.reset()
+        // Then the planned rows not written yet (`LazyPlan`): all above the written ones.
+        if let rest = try LazyPlan.unplanned(db) { for index in rest { try body(index) } }
     }
 
     /// The exported line of a done row (nil when the row is not done here).

@@ -1,3 +1,4 @@
+import CSQLite
 /// Read queries shared by the writer (`Ledger`) and readers (`LedgerReader`).
 ///
 /// Every query resets its statement when done: a statement left mid-result keeps its read
@@ -20,7 +21,14 @@ enum Queries {
 
     /// Rows by state without scanning: pending, in-flight and failed rows each have a partial
     /// index, the total is a b-tree count, and done is what remains.
+    /// The counts are read in one snapshot (a read transaction unless the caller holds one), so
+    /// that a writer's commit between two of them cannot skew `done`.
     static func counts(_ db: Connection) throws(LedgerError) -> StateCounts {
+        guard sqlite3_get_autocommit(db.handle) == 0 else {
+            try db.execute("BEGIN", doing: "counting rows by state")
+            defer { _ = try? db.execute("COMMIT", doing: "counting rows by state") }
+            return try counts(db)
+        }
         func count(_ sql: String) throws(LedgerError) -> Int {
             let s = try db.statement(sql)
             defer { s.reset() }  // ends the read transaction
@@ -29,10 +37,12 @@ enum Queries {
         }
         let total = try count("SELECT COUNT(*) FROM items")
         var counts = StateCounts()
-        counts.pending = try count("SELECT COUNT(*) FROM items WHERE state = 'pending'")
+        // Planned rows not written yet (`LazyPlan`) are pending.
+        let unplanned = try LazyPlan.unplannedCount(db)
+        counts.pending = try count("SELECT COUNT(*) FROM items WHERE state = 'pending'") + unplanned
         counts.inFlight = try count("SELECT COUNT(*) FROM items WHERE state = 'in_flight'")
         counts.failed = try count("SELECT COUNT(*) FROM items WHERE state = 'failed'")
-        counts.done = total - counts.pending - counts.inFlight - counts.failed
+        counts.done = total + unplanned - counts.pending - counts.inFlight - counts.failed
         return counts
     }
 
@@ -82,12 +92,16 @@ enum Queries {
         let s = try db.statement("SELECT state, attempts FROM items WHERE idx = ?")
         defer { s.reset() }  // ends the read transaction
         s.bind(1, index)
-        guard try s.step(doing: "reading row \(index)") else { return nil }
+        guard try s.step(doing: "reading row \(index)") else {
+            return try LazyPlan.isUnplanned(db, index) ? (.pending, 0) : nil
+        }
         return (ItemState(rawValue: s.text(0)) ?? .pending, s.int(1))
     }
 
     /// The earliest time a pending row becomes due, or nil when no row is pending.
     static func nextDue(_ db: Connection) throws(LedgerError) -> Int64? {
+        // A planned row not written yet (`LazyPlan`) is due at once.
+        if try LazyPlan.unplanned(db) != nil { return 0 }
         let s = try db.statement("SELECT MIN(next_attempt_ms) FROM items WHERE state = 'pending'")
         defer { s.reset() }  // ends the read transaction
         try s.step(doing: "finding the next due row")

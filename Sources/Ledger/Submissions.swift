@@ -36,16 +36,7 @@ extension Ledger {
                 insert.bind(3, nowMs)
                 try insert.run(doing: "recording a submission")
                 let id = sqlite3_last_insert_rowid(db.handle)
-                let claim = try db.statement("""
-                    UPDATE items SET state = 'in_flight', attempts = attempts + 1, lease_owner = ?1, updated_at_ms = ?2
-                    WHERE idx IN (SELECT idx FROM items WHERE state = 'pending' AND next_attempt_ms <= ?2 ORDER BY idx LIMIT ?3)
-                    RETURNING idx, attempts
-                    """)
-                claim.bind(1, Ledger.owner(ofSubmission: id))
-                claim.bind(2, nowMs)
-                claim.bind(3, limit)
-                var rows: [ClaimedRow] = []
-                while try claim.step(doing: "claiming rows for a batch") { rows.append(ClaimedRow(index: claim.int64(0), attempt: claim.int(1))) }
+                let rows = try claimDue(limit: limit, nowMs: nowMs, owner: Ledger.owner(ofSubmission: id), doing: "claiming rows for a batch")
                 guard !rows.isEmpty else {
                     try db.execute("DELETE FROM submissions WHERE id = \(id)", doing: "dropping an empty submission")
                     return nil

@@ -35,10 +35,8 @@ struct ExtendCommand: ParsableCommand {
         try DiskFull.guarding(ledger: path, advice: advice) {
             let (handle, _, settings) = try Self.open(path, shard: shard)
             let run = try handle.run()
-            let rows = try Self.newRows(num: num, run: run, path: path)
-            let plan = try PlanSize.reporting(path: path, rows: rows) {
-                try handle.extend(toPlannedRows: num, nowMs: SystemRunClock().nowMs())
-            }
+            try Self.checkNewRows(num: num, run: run, path: path)
+            let plan = try handle.extend(toPlannedRows: num, nowMs: SystemRunClock().nowMs())
             let share = run.shard.map { " in shard \($0)" } ?? ""
             Terminal.error("""
                 batch: \(path): planned \(plan.oldPlannedRows) -> \(plan.newPlannedRows) rows \
@@ -67,9 +65,8 @@ struct ExtendCommand: ParsableCommand {
         }
     }
 
-    /// Rows the ledger of `run` gains at `num`: a usage error when `num` is not a larger total, or
-    /// more than one ledger can plan.
-    private static func newRows(num: Int64, run: RunRecord, path: String) throws -> Int64 {
+    /// A usage error when `num` is not a larger total than `run` plans, or more than one ledger can plan.
+    private static func checkNewRows(num: Int64, run: RunRecord, path: String) throws {
         guard num > run.plannedRows else {
             let (larger, overflow) = run.plannedRows.addingReportingOverflow(num)
             throw ValidationError("""
@@ -77,9 +74,8 @@ struct ExtendCommand: ParsableCommand {
                 \(overflow ? "" : " (to add \(num) rows, give --num \(larger))")
                 """)
         }
-        let rows = try PlanSize.checked(
+        _ = try PlanSize.checked(
             num: num, shard: run.shard,
             advice: "A ledger cannot grow past that: choose a smaller --num (a run this large needs more --shard ledgers from its start)")
-        return rows - PlanSize.rows(num: run.plannedRows, shard: run.shard)
     }
 }

@@ -60,11 +60,9 @@ struct RunCommand: AsyncParsableCommand {
             client: connection.0, settings: &runSettings, recipe: recipe, rows: Int64(rows), ignoreCredits: settings.ignoreCredits)
         try createFolder(of: path)
         let ledgerHandle = try DiskFull.guarding(ledger: path, creating: true) {
-            try PlanSize.reporting(path: path, rows: rows) {
-                try RunSetup.create(
-                    ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
-                    durability: durability, nowMs: SystemRunClock().nowMs())
-            }
+            try RunSetup.create(
+                ledgerPath: path, recipe: recipe, num: num, shard: shard, settings: runSettings,
+                durability: durability, nowMs: SystemRunClock().nowMs())
         }
         Terminal.error("batch: \(path): planned \(try ledgerHandle.counts().total) rows\(shard.map { " (shard \($0))" } ?? "") with \(recipe.model)")
         try await RunDriver.drive(

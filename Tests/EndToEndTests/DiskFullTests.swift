@@ -7,7 +7,7 @@ import TestSupport
 /// Runs on a small tmpfs (needs permission to mount; skipped with a printed reason otherwise).
 @Suite("a full disk loses nothing")
 struct DiskFullTests {
-    @Test("ENOSPC while planning and while running: exit 7, status still reads the ledger, resume finishes after space is freed")
+    @Test("ENOSPC while creating and while running: exit 7, status still reads the ledger, resume finishes after space is freed")
     func diskFull() async throws {
         let dir = try TemporaryDirectory("disk-full")
         defer { dir.remove() }
@@ -16,11 +16,13 @@ struct DiskFullTests {
         let sim = try await SimulatorProcess([])
         let run = ["run", "--recipe", RunSupport.recipePath, "--base-url", sim.baseURL] + RunSupport.fastRetries
 
-        // Planning more rows than fit: nothing is left behind.
+        // No room for even the start of a plan: nothing is left behind.
+        RunSupport.fill(disk)
         let big = try await runBatch(run + ["--ledger", disk + "/big.db", "--num", "300000"])
         #expect(big.status == 7, "\(big.output)")
         #expect(big.stderr.contains("disk full") && big.stderr.contains("No ledger was created"), "\(big.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: disk).filter { $0.hasPrefix("big.db") && $0 != "big.db.lock" } == [])
+        try FileManager.default.removeItem(atPath: disk + "/filler")
 
         // Results fill the disk mid-run.
         let ledger = disk + "/run.db"

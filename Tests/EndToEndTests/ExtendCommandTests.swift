@@ -149,9 +149,13 @@ struct ExtendCommandTests {
         let ledger = disk + "/run.db"
         let run = try await RunSupport.run(ledger: ledger, rows: 20, simulator: sim)
         #expect(run.status == 0, "\(run.output)")
+        // Extending writes no row (the run writes them as it claims them), only the new total: a
+        // disk with no block left refuses even that.
+        RunSupport.fill(disk)
         let full = try await runBatch(["extend", "--ledger", ledger, "--num", "300000"])
         #expect(full.status == 7, "\(full.output)")
         #expect(full.stderr.contains("disk full") && full.stderr.contains("No row was added"), "\(full.stderr)")
+        try FileManager.default.removeItem(atPath: disk + "/filler")
         let status = try await RunSupport.status([ledger])
         #expect(RunSupport.int(status, "total") == 20 && Self.plannedRows(status) == 20 && RunSupport.int(status, "done") == 20)
         let export = try await runBatch(["export", "--ledger", ledger, "--output", "-", "--require-complete"])

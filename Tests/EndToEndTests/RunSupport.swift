@@ -43,6 +43,11 @@ enum RunSupport {
 
     /// A 2 MB tmpfs mounted at `folder` (created), to fill up; nil with a printed reason when
     /// mounting is not permitted here. Unmount it with `unmount(_:)`.
+    /// Fills the disk holding `folder` to its last block with `folder/filler`.
+    static func fill(_ folder: String) {
+        _ = shell("dd if=/dev/zero of='\(folder)/filler' bs=4k 2>/dev/null")
+    }
+
     static func smallDisk(at folder: String, for test: String) throws -> String? {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard shell("mount -t tmpfs -o size=2m tmpfs '\(folder)'") else {

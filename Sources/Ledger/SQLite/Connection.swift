@@ -11,6 +11,8 @@ final class Connection {
     let path: String
     private var statements: [String: Statement] = [:]
     private var closed = false
+    /// Whether the ledger has schema 7's `run.unplanned_from` (`LazyPlan`), once known to.
+    var hasUnplannedColumn: Bool?
 
     /// Opens `path` with the given `SQLITE_OPEN_*` flags.
     /// `path` may be a `file:` URI (used for `immutable=1` reads).

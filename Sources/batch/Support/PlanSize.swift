@@ -3,7 +3,7 @@ import Ledger
 import Provider
 
 /// The rows one ledger of a run plans, checked against `Ledger.maximumPlannedRows` before
-/// anything is written, and progress on standard error while a big plan is written.
+/// anything is written.
 enum PlanSize {
     /// Rows of `0..<num` that the ledger of `shard` (every N-th index from K) plans.
     static func rows(num: Int64, shard: Shard?) -> Int64 {
@@ -21,45 +21,10 @@ enum PlanSize {
             let shards = num / limit + (num % limit == 0 ? 0 : 1)
             throw ValidationError("""
                 --num \(num)\(shard.map { " --shard \($0)" } ?? "") plans \(rows) rows in one ledger; the limit is \
-                \(limit) per ledger (the plan is written up front). \
+                \(limit) per ledger (one ledger row per index). \
                 \(advice ?? "Split the run into shards: --shard K/N with N of at least \(shards), one ledger each")
                 """)
         }
         return rows
-    }
-
-    /// Rows a ledger plans per second, a cautious figure below what a debug build on a loaded
-    /// machine was measured to plan (BENCHMARKS.md). The projection uses it until the plan's own
-    /// pace is known.
-    static let assumedRowsPerSecond: Double = 250_000
-
-    /// Seconds planning `rows` is projected to take at `rowsPerSecond`.
-    static func projectedSeconds(rows: Int64, rowsPerSecond: Double = assumedRowsPerSecond) -> Double {
-        Double(rows) / rowsPerSecond
-    }
-
-    /// "about 40 s", "about 3 min 20 s".
-    static func duration(_ seconds: Double) -> String {
-        let whole = max(1, Int(seconds.rounded()))
-        return whole < 60 ? "about \(whole) s" : "about \(whole / 60) min \(whole % 60) s"
-    }
-
-    /// Runs `body` (which creates the ledger at `path`). When planning is projected to take
-    /// more than a second (or the plan has a million rows or more), a line on standard error
-    /// first says how long, and one about every second while it is written says how far it
-    /// is and how long is left at the pace so far.
-    static func reporting<T>(path: String, rows: Int64, _ body: () throws -> T) throws -> T {
-        let projected = projectedSeconds(rows: rows)
-        guard projected > 1 || rows >= 1_000_000 else { return try body() }
-        Terminal.error("batch: \(path): planning \(rows) rows, projected to take \(duration(projected))...")
-        let start = ContinuousClock.now
-        return try Ledger.$planningProgress.withValue({ planned in
-            let elapsed = ContinuousClock.now - start
-            let seconds = elapsed.inSeconds
-            let left = seconds > 0 && planned > 0 ? Double(rows - planned) / (Double(planned) / seconds) : projected
-            Terminal.error("batch: \(path): planned \(planned) of \(rows) rows, \(duration(left)) left")
-        }) {
-            try body()
-        }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Ledger
 
 /// The run loop's rules, apart from their execution: what to claim and send, what each judged
@@ -97,7 +96,7 @@ struct RunStateMachine {
     init(settings: RunSettings, pilotRows: Int? = nil) {
         self.settings = settings
         self.pilotRows = pilotRows
-        self.claimBatch = min(Int(ProcessInfo.processInfo.environment["BATCH_EXP_CLAIM"] ?? "") ?? 64, max(1, settings.concurrency / 4))
+        self.claimBatch = min(64, max(1, settings.concurrency / 4))
         self.backoff = Backoff(baseMs: settings.backoffBaseMs, capMs: settings.backoffCapMs)
         self.window = CongestionWindow(maximum: settings.concurrency)
         self.adaptive = settings.adaptiveConcurrency == true ? AdaptiveWindow(maximum: settings.concurrency) : nil

@@ -18,35 +18,23 @@ for tool in nginx h2load sqlite3 python3; do
     command -v "$tool" >/dev/null || { echo "wan-ramp: needs $tool (Debian: nginx-light, nghttp2-client, sqlite3, python3)" >&2; exit 69; }
 done
 WORK=$(mktemp -d)
-SIM_PID="" PROXY_PID=""
+PROXY_PID=""
+. "$ROOT/ops/bench/wire-setup.sh"
 cleanup() {
-    "$ROOT/ops/tls/tls-proxy.sh" stop "$WORK/tls" >/dev/null 2>&1 || true
     [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+    wire_stop "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-wait_for() { # FILE PATTERN PID
-    until grep -q "$2" "$1" 2>/dev/null; do
-        kill -0 "$3" 2>/dev/null || { cat "$1" >&2; exit 70; }
-        sleep 0.02
-    done
-}
-"$BIN" simulate --port 0 --threads 1 --latency-ms 300 --seed 1 >"$WORK/sim.out" 2>&1 &
-SIM_PID=$!
-wait_for "$WORK/sim.out" '^listening on ' "$SIM_PID"
-sim_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/sim.out" | head -1)
-"$ROOT/ops/tls/tls-proxy.sh" start "$WORK/tls" "$sim_port" >"$WORK/tls.out"
-H2=$(sed -n 's/^h2 //p' "$WORK/tls.out"); CA=$(sed -n 's/^ca //p' "$WORK/tls.out")
+wire_start "$BIN" "$WORK"
 proxy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 "$ROOT/ops/bench/delay-proxy.py" "$proxy_port" "${H2##*:}" $(( RTT / 2 )) >"$WORK/proxy.out" 2>&1 &
 PROXY_PID=$!
-wait_for "$WORK/proxy.out" '^ready' "$PROXY_PID"
+until grep -q '^ready' "$WORK/proxy.out" 2>/dev/null; do
+    kill -0 "$PROXY_PID" 2>/dev/null || { cat "$WORK/proxy.out" >&2; exit 70; }
+    sleep 0.02
+done
 URL="https://127.0.0.1:$proxy_port"
-RECIPE="$ROOT/recipes/nanochat-identity/recipe.json"
-"$BIN" preview --recipe "$RECIPE" --index 0 --json \
-    | python3 -c 'import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.readline())["payload"], separators=(",", ":")))' >"$WORK/body.json"
 
 now_ms() { date +%s%3N; }
 echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx and a $RTT ms round trip, 300 ms; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -36,13 +36,10 @@ until grep -q '^ready' "$WORK/proxy.out" 2>/dev/null; do
 done
 URL="https://127.0.0.1:$proxy_port"
 
-now_ms() { date +%s%3N; }
 echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx and a $RTT ms round trip, 300 ms; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
-    t0=$(now_ms)
-    h2load -n "$ROWS" -c $(( (CONC + 63) / 64 )) -m 64 -H 'content-type: application/json' -H 'authorization: Bearer bench' \
-        --data="$WORK/body.json" "$URL/v1/chat/completions" >"$WORK/h2load.out" 2>&1
-    reference=$(( $(now_ms) - t0 ))
+    wire_h2load "$URL" "$ROWS" "$CONC" "$WORK"
+    reference=$REFERENCE_MS
     echo "round $round h2load wall=${reference} ms ($(sed -n 's/^time for connect: *[^ ]* *[^ ]* *\([^ ]*\).*/connect mean \1/p' "$WORK/h2load.out"))"
     for bin in "$BIN" ${OTHER:+"$OTHER"}; do
         rm -f "$WORK/wan.db"*

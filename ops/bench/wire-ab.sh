@@ -24,13 +24,10 @@ cleanup() { wire_stop "$WORK"; rm -rf "$WORK"; }
 trap cleanup EXIT
 wire_start "$AFTER" "$WORK"
 
-now_ms() { date +%s%3N; }
 echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx, 300 ms; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
-    t0=$(now_ms)
-    h2load -n "$ROWS" -c $(( (CONC + 63) / 64 )) -m 64 -H 'content-type: application/json' -H 'authorization: Bearer bench' \
-        --data="$WORK/body.json" "$H2/v1/chat/completions" >"$WORK/h2load.out" 2>&1
-    reference=$(( $(now_ms) - t0 ))
+    wire_h2load "$H2" "$ROWS" "$CONC" "$WORK"
+    reference=$REFERENCE_MS
     echo "round $round h2load wall=${reference} ms"
     for side in before after; do
         bin=$BEFORE; [ $side = after ] && bin=$AFTER

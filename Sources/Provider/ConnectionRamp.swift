@@ -1,7 +1,7 @@
-/// How many requests the transport hands libcurl at once, so that new connections open at a
-/// bounded, growing pace: never 1,024 TCP and TLS handshakes in one burst, which a provider or a
-/// corporate proxy sees as a storm (and which, on a busy machine, time out and look like an
-/// outage).
+/// How many requests the transport hands libcurl at once, and which of them open a connection
+/// of their own, so that new connections open at a bounded, growing pace: never 1,024 TCP and TLS
+/// handshakes in one burst, which a provider or a corporate proxy sees as a storm (and which, on
+/// a busy machine, time out and look like an outage).
 ///
 /// It is TCP slow start applied to handshakes. At most `window` connections may be connecting
 /// at once; `window` starts at `burst`, grows by one for every connection that comes up (so it
@@ -13,8 +13,26 @@
 /// HTTP/2. Which one a server speaks is learned from what libcurl does: more requests attached
 /// than connections open means they share connections (multiplexing).
 ///
-/// Pure value: no I/O, no clock; the event loop feeds it events and asks `capacity`.
+/// Once that is known, a request that finds no room on an established connection is admitted
+/// as ``Admission/newConnection`` and counted as a handshake at once (libcurl opens its socket
+/// only later, in the next pass), so that one pass admits no more new connections than the
+/// window allows. New connections open only while the requests in the transport need them: each
+/// one still connecting will carry its streams. (Before, at most 4 opened at a time once HTTP/2
+/// was known, and reaching the 64 connections of 1,024 requests in flight took 16 rounds of
+/// handshakes: 100-180 ms on loopback, a second or more over a WAN.)
+///
+/// Pure value: no I/O, no clock; the event loop feeds it events and asks ``admit(inside:queued:)``.
 struct ConnectionRamp: Equatable {
+    /// How a request admitted to libcurl gets its connection.
+    enum Admission: Equatable {
+        /// A slot on an established connection (or, while it is not known yet whether
+        /// connections multiplex, the first connection, which it waits for).
+        case existing
+        /// One that needs a new connection (no established one has room): reserved in the ramp
+        /// until libcurl opens its socket.
+        case newConnection
+    }
+
     let maxConnections: Int
     let streamsPerConnection: Int
     let maxWindow: Int
@@ -22,12 +40,15 @@ struct ConnectionRamp: Equatable {
     private(set) var open = 0
     /// Connections whose TCP/TLS handshake is under way.
     private(set) var connecting = 0
+    /// Requests admitted with a new connection of their own whose socket is not open yet.
+    private(set) var reserved = 0
     /// Requests attached to a connection (sent or being sent) and not yet finished.
     private(set) var attached = 0
     /// Handshakes allowed at once.
     private(set) var window: Int
-    /// Handshakes allowed at once when connections multiplex.
-    static let multiplexedConnects = 4
+    /// Handshakes allowed at once when connections multiplex: each brings its streams (16 by
+    /// default), so 16 at once bring 256 slots.
+    static let multiplexedConnects = 16
     /// True once requests were seen sharing connections (HTTP/2), false once a finished request
     /// reported HTTP/1.x; nil until then.
     private(set) var multiplexed: Bool?
@@ -41,21 +62,39 @@ struct ConnectionRamp: Equatable {
         self.window = burst <= 0 ? Int.max / 4 : burst
     }
 
-    /// How many requests may be inside libcurl now (attached, waiting for a connection, or
-    /// connecting): every established connection's slots, one request for each connection
-    /// still connecting (the one that opened it), and one for each new connection the window
-    /// still allows. A connection carries more than one request only once it is up and known
-    /// to multiplex, so libcurl is never handed a crowd that it would spread over new connections;
-    /// and once connections multiplex, at most `multiplexedConnects` open at a time (each brings
-    /// its streams, 16 by default, so a few at a time suffice).
-    var capacity: Int {
-        let slots = multiplexed == true ? streamsPerConnection : 1
+    /// Whether one more request may go to libcurl now, and how; nil: it waits in the transport.
+    /// - Parameters:
+    ///   - inside: requests libcurl has now (attached, connecting, or waiting for a connection).
+    ///   - queued: requests waiting in the transport, this one included.
+    func admit(inside: Int, queued: Int) -> Admission? {
+        let handshakes = connecting + reserved
+        guard let multiplexes = multiplexed else {
+            // Not known yet: every established connection carries one request, each connecting
+            // one the request that opened it, and the window allows new ones. Over HTTPS the
+            // requests beyond the first wait for the first connection (CURLOPT_PIPEWAIT) and
+            // reveal whether it multiplexes.
+            let established = max(0, open - connecting)
+            let newConnects = max(0, min(window - handshakes, maxConnections - open - reserved))
+            return inside < established + handshakes + newConnects ? .existing : nil
+        }
+        let slots = multiplexes ? streamsPerConnection : 1
         let established = max(0, open - connecting)
-        let connectLimit = multiplexed == true ? min(window, Self.multiplexedConnects) : window
-        let newConnects = max(0, min(connectLimit - connecting, maxConnections - open))
-        let (product, overflow) = established.multipliedReportingOverflow(by: slots)
-        return overflow ? Int.max / 4 : product + connecting + newConnects
+        // Requests opening a connection hold that connection, not a slot on an established one.
+        let (room, overflow) = established.multipliedReportingOverflow(by: slots)
+        if overflow || inside - handshakes < room { return .existing }
+        let connectLimit = multiplexes ? min(window, Self.multiplexedConnects) : window
+        guard handshakes < connectLimit, open + reserved < maxConnections else { return nil }
+        // Connections open or on their way will carry `slots` each: a new one only if the
+        // requests in the transport need more.
+        let (future, futureOverflow) = (open + reserved).multipliedReportingOverflow(by: slots)
+        return futureOverflow || future >= inside + queued ? nil : .newConnection
     }
+
+    /// A request was admitted with ``Admission/newConnection``: it counts as a handshake from now.
+    mutating func connectionReserved() { reserved += 1 }
+
+    /// A reserved connection's socket opened, or its request left before it did.
+    mutating func reservationEnded() { reserved = max(0, reserved - 1) }
 
     /// A socket was opened for a new connection.
     mutating func socketOpened() { open += 1 }

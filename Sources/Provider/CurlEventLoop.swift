@@ -209,10 +209,11 @@ final class CurlEventLoop: @unchecked Sendable {
 
     /// Hands waiting requests to libcurl while the ramp has room.
     private func admitWaiting() {
-        while waitingHead < waiting.count, active.count < ramp.capacity {
+        while waitingHead < waiting.count,
+              let admission = ramp.admit(inside: active.count, queued: waiting.count - waitingHead) {
             let transfer = waiting[waitingHead]
             waitingHead += 1
-            start(transfer)
+            start(transfer, newConnection: admission == .newConnection)
         }
         if waitingHead == waiting.count {
             waiting.removeAll(keepingCapacity: true)
@@ -242,7 +243,9 @@ final class CurlEventLoop: @unchecked Sendable {
         return Int32(max(0, sleep))
     }
 
-    private func start(_ transfer: Transfer) {
+    /// - Parameter newConnection: the ramp counts the request's new connection from now
+    ///   (``ConnectionRamp/Admission/newConnection``).
+    private func start(_ transfer: Transfer, newConnection: Bool) {
         if transfer.cancelRequested {
             transfer.complete(.failure(TransportError(.cancelled, "the request was cancelled before it was sent")))
             return
@@ -257,6 +260,7 @@ final class CurlEventLoop: @unchecked Sendable {
             return
         }
         transfer.easy = easy
+        if newConnection { transfer.connection.reserve(&ramp) }
         if let problem = configure(easy, for: transfer, timeoutMs: remainingMs) {
             finish(transfer, .failure(problem), added: false)
             return

@@ -9,16 +9,27 @@ struct TransferConnection: Equatable {
     private(set) var attached = false
     /// How often a connect that timed out was put back in the queue instead of failing.
     private(set) var requeues = 0
+    /// Admitted for a new connection whose socket libcurl has not opened yet.
+    private(set) var reservedConnection = false
     /// A connect is put back in the queue at most this often.
     static let maxRequeues = 2
 
     /// The transfer's handshake is under way: it opened a connection that is not up yet.
     var isConnecting: Bool { openedConnection && !attached }
 
+    /// Admitted with ``ConnectionRamp/Admission/newConnection``: the ramp counts its handshake
+    /// before libcurl opens the socket, so the next admissions see it.
+    mutating func reserve(_ ramp: inout ConnectionRamp) {
+        guard !reservedConnection else { return }
+        reservedConnection = true
+        ramp.connectionReserved()
+    }
+
     /// libcurl opened a socket for this transfer. The first one before the request is on a
     /// connection starts a handshake (a dual-stack connect may open a second socket).
     mutating func socketOpened(_ ramp: inout ConnectionRamp) {
         ramp.socketOpened()
+        endReservation(&ramp)
         if !openedConnection, !attached {
             openedConnection = true
             ramp.connectStarted()
@@ -28,6 +39,7 @@ struct TransferConnection: Equatable {
     /// The request is on a connection (new or reused), about to be sent.
     mutating func attach(_ ramp: inout ConnectionRamp) {
         guard !attached else { return }
+        endReservation(&ramp)
         attached = true
         if openedConnection { ramp.connectSucceeded() }
         ramp.requestAttached()
@@ -37,6 +49,7 @@ struct TransferConnection: Equatable {
     /// what it spoke (0 unknown), given when it was attached and inside libcurl; a handshake still
     /// under way failed, and halves the window when it `timedOut`.
     mutating func detach(_ ramp: inout ConnectionRamp, httpMajorVersion: Int?, timedOut: Bool) {
+        endReservation(&ramp)
         if attached, let version = httpMajorVersion { ramp.requestDetached(httpMajorVersion: version) }
         if isConnecting { ramp.connectFailed(timedOut: timedOut) }
         openedConnection = false
@@ -49,6 +62,12 @@ struct TransferConnection: Equatable {
     /// `maxRequeues` times, and only if another full connect timeout fits before the deadline.
     func mayRequeue(cancelRequested: Bool, anyResponse: Bool, remainingMs: Int64, connectTimeoutMs: Int64) -> Bool {
         isConnecting && requeues < Self.maxRequeues && !cancelRequested && anyResponse && remainingMs > connectTimeoutMs
+    }
+
+    private mutating func endReservation(_ ramp: inout ConnectionRamp) {
+        guard reservedConnection else { return }
+        reservedConnection = false
+        ramp.reservationEnded()
     }
 
     /// The transfer went back to the queue (after ``detach(_:httpMajorVersion:timedOut:)``).

@@ -4,20 +4,45 @@ import Testing
 /// The connection ramp's rules, event by event: no clock, no sockets.
 @Suite("Connection ramp")
 struct ConnectionRampTests {
-    @Test("HTTP/1.1: at first only `burst` requests go to libcurl; each connection that comes up lets two more go")
+    /// Admits requests one by one, as the event loop does, until the ramp says wait: how many
+    /// went, and how many of them with a connection of their own (reserved as they go).
+    static func admitAll(_ ramp: inout ConnectionRamp, inside: Int = 0, queued: Int) -> (admitted: Int, newConnections: Int) {
+        var admitted = 0, fresh = 0
+        while admitted < queued, let admission = ramp.admit(inside: inside + admitted, queued: queued - admitted) {
+            admitted += 1
+            if admission == .newConnection {
+                fresh += 1
+                ramp.connectionReserved()
+            }
+        }
+        return (admitted, fresh)
+    }
+
+    /// `count` reserved connections whose sockets opened (handshakes under way).
+    static func open(_ count: Int, _ ramp: inout ConnectionRamp, reserved: Bool = false) {
+        for _ in 0..<count {
+            if reserved { ramp.reservationEnded() }
+            ramp.socketOpened(); ramp.connectStarted()
+        }
+    }
+
+    @Test("HTTP/1.1: at first only `burst` requests go to libcurl; each connection that comes up lets two more go, each for a new connection")
     func slowStartHTTP1() {
         var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 100, burst: 16)
-        #expect(ramp.capacity == 16)
-        for _ in 0..<16 { ramp.socketOpened(); ramp.connectStarted() }
+        #expect(Self.admitAll(&ramp, queued: 400) == (16, 0))
+        Self.open(16, &ramp)
         // 16 handshakes under way fill the window: nothing more until one finishes.
-        #expect(ramp.capacity == 16)
+        #expect(ramp.admit(inside: 16, queued: 384) == nil)
         ramp.connectSucceeded()
         ramp.requestAttached()
         ramp.requestDetached(httpMajorVersion: 1)
-        // One established connection, 15 connecting, window 17: 1 + 15 + 2.
         #expect(ramp.window == 17)
-        #expect(ramp.capacity == 18)
         #expect(ramp.multiplexed == false)
+        // 15 inside (connecting); the established connection is idle: one request for it, then
+        // two new connections (window 17 - 15 connecting).
+        #expect(ramp.admit(inside: 15, queued: 385) == .existing)
+        #expect(Self.admitAll(&ramp, inside: 16, queued: 384) == (2, 2))
+        #expect(ramp.reserved == 2)
     }
 
     @Test("the window doubles per round of handshakes and stops at its maximum")
@@ -51,51 +76,66 @@ struct ConnectionRampTests {
         #expect(ramp.window == 1, "never below one handshake at a time")
     }
 
-    @Test("HTTP/2: requests sharing a connection reveal multiplexing, and each established connection then carries its streams")
+    @Test("HTTP/2: requests sharing a connection reveal multiplexing; then each established connection carries its streams, and the rest open new connections, several at once")
     func multiplexing() {
-        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 100, burst: 16)
+        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 16, burst: 16)
+        // Before anything is known the 16 admitted requests wait for the one connection (CURLOPT_PIPEWAIT).
+        #expect(Self.admitAll(&ramp, queued: 1024) == (16, 0))
         ramp.socketOpened(); ramp.connectStarted()
-        // The 16 admitted requests wait for the one connection (CURLOPT_PIPEWAIT).
-        #expect(ramp.capacity == 16)
         ramp.connectSucceeded()
         ramp.requestAttached()
         #expect(ramp.multiplexed == nil)
         ramp.requestAttached()
         #expect(ramp.multiplexed == true, "two requests on one connection")
-        // 1 established x 100 streams + 0 connecting + 4 new connections (a few suffice when each carries its streams).
-        #expect(ramp.capacity == 100 + ConnectionRamp.multiplexedConnects)
-        ramp.requestDetached(httpMajorVersion: 2)
-        #expect(ramp.multiplexed == true)
+        // 16 inside fill the established connection's streams; 1,008 wait. The next 16 (the
+        // handshakes allowed at once) each open a connection of their own.
+        #expect(ConnectionRamp.multiplexedConnects == 16)
+        #expect(Self.admitAll(&ramp, inside: 16, queued: 1008) == (16, 16))
+        #expect(ramp.reserved == 16)
+        Self.open(16, &ramp, reserved: true)
+        #expect(ramp.reserved == 0 && ramp.connecting == 16)
+        #expect(ramp.admit(inside: 32, queued: 992) == nil, "16 handshakes under way")
+        // One comes up: its request is on it, 15 more streams take requests that reuse it, and
+        // one more handshake may start.
+        ramp.connectSucceeded()
+        ramp.requestAttached()
+        #expect(Self.admitAll(&ramp, inside: 32, queued: 992) == (16, 1))
     }
 
-    @Test("a connection still connecting carries only the request that opened it")
-    func connectingCarriesOne() {
-        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 100, burst: 4)
+    @Test("HTTP/2: no connection beyond what the requests need, counting the streams of those still connecting")
+    func demandBound() {
+        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 16, burst: 16)
         ramp.socketOpened(); ramp.connectStarted(); ramp.connectSucceeded()
         ramp.requestAttached(); ramp.requestAttached()
-        ramp.socketOpened(); ramp.connectStarted()
-        // 1 established x 100 + 1 connecting + (4 - 1 connecting) new.
-        #expect(ramp.capacity == 100 + ConnectionRamp.multiplexedConnects)
+        // 16 on the first connection, 24 more: two connections more, not sixteen.
+        #expect(Self.admitAll(&ramp, inside: 16, queued: 24) == (2, 2))
+        Self.open(2, &ramp, reserved: true)
+        #expect(ramp.admit(inside: 18, queued: 22) == nil, "3 connections carry 48 >= 40")
+        // More requests arrive: room for one more connection's worth.
+        #expect(ramp.admit(inside: 18, queued: 40) == .newConnection)
     }
 
-    @Test("never more connections than the cap, counting the ones connecting")
+    @Test("never more connections than the cap, counting the ones connecting and reserved")
     func connectionCap() {
         var ramp = ConnectionRamp(maxConnections: 4, streamsPerConnection: 100, burst: 16)
-        #expect(ramp.capacity == 4)
-        for _ in 0..<4 { ramp.socketOpened(); ramp.connectStarted() }
-        #expect(ramp.capacity == 4)
+        #expect(Self.admitAll(&ramp, queued: 100) == (4, 0))
+        Self.open(4, &ramp)
+        #expect(ramp.admit(inside: 4, queued: 96) == nil)
         for _ in 0..<4 { ramp.connectSucceeded() }
         ramp.requestDetached(httpMajorVersion: 1)
-        #expect(ramp.capacity == 4)
+        // HTTP/1.1 known: one request per connection, no new connection past the cap.
+        #expect(Self.admitAll(&ramp, inside: 3, queued: 96) == (1, 0))
         ramp.socketClosed()
-        #expect(ramp.capacity == 4, "a closed connection frees room for a new one")
         #expect(ramp.open == 3)
+        #expect(ramp.admit(inside: 3, queued: 96) == .newConnection, "a closed connection frees room for a new one")
+        ramp.connectionReserved()
+        #expect(ramp.admit(inside: 4, queued: 95) == nil)
     }
 
     @Test("burst 0 turns the ramp off: everything goes to libcurl at once")
     func noRamp() {
-        let ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 100, burst: 0)
-        #expect(ramp.capacity == 1024)
+        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 100, burst: 0)
+        #expect(Self.admitAll(&ramp, queued: 2000) == (1024, 0))
     }
 }
 

@@ -4,7 +4,7 @@ import Testing
 /// One transfer's part in the connection ramp, callback by callback: no sockets, no clock.
 struct TransferConnectionTests {
     enum Callback: Sendable {
-        case socketOpened, attach
+        case reserve, socketOpened, attach
         case detach(httpMajorVersion: Int?, timedOut: Bool)
     }
 
@@ -17,6 +17,7 @@ struct TransferConnectionTests {
         let attached: Int
         let window: Int
         let multiplexed: Bool?
+        var reserved = 0
     }
 
     /// Ramps start with a window of 4.
@@ -52,6 +53,17 @@ struct TransferConnectionTests {
         Row(testDescription: "after a detach the next socket starts a new handshake",
             callbacks: [.socketOpened, .detach(httpMajorVersion: 0, timedOut: true), .socketOpened],
             open: 2, connecting: 1, attached: 0, window: 2, multiplexed: nil),
+        Row(testDescription: "admitted for a new connection: reserved before libcurl opens the socket",
+            callbacks: [.reserve], open: 0, connecting: 0, attached: 0, window: 4, multiplexed: nil, reserved: 1),
+        Row(testDescription: "reserved twice counts once",
+            callbacks: [.reserve, .reserve], open: 0, connecting: 0, attached: 0, window: 4, multiplexed: nil, reserved: 1),
+        Row(testDescription: "the reserved connection's socket opened: the reservation becomes a handshake",
+            callbacks: [.reserve, .socketOpened], open: 1, connecting: 1, attached: 0, window: 4, multiplexed: nil, reserved: 0),
+        Row(testDescription: "left libcurl before its socket opened: the reservation ends, no failed connect",
+            callbacks: [.reserve, .detach(httpMajorVersion: nil, timedOut: true)],
+            open: 0, connecting: 0, attached: 0, window: 4, multiplexed: nil, reserved: 0),
+        Row(testDescription: "put on an established connection after all: the reservation ends",
+            callbacks: [.reserve, .attach], open: 0, connecting: 0, attached: 1, window: 4, multiplexed: nil, reserved: 0),
     ]
 
     @Test("the ramp's counts follow a transfer's callbacks", arguments: rows)
@@ -60,6 +72,7 @@ struct TransferConnectionTests {
         var connection = TransferConnection()
         for callback in row.callbacks {
             switch callback {
+            case .reserve: connection.reserve(&ramp)
             case .socketOpened: connection.socketOpened(&ramp)
             case .attach: connection.attach(&ramp)
             case let .detach(version, timedOut): connection.detach(&ramp, httpMajorVersion: version, timedOut: timedOut)
@@ -70,6 +83,7 @@ struct TransferConnectionTests {
         #expect(ramp.attached == row.attached)
         #expect(ramp.window == row.window)
         #expect(ramp.multiplexed == row.multiplexed)
+        #expect(ramp.reserved == row.reserved)
     }
 
     struct Requeue: Sendable, CustomTestStringConvertible {

@@ -19,34 +19,15 @@ for tool in nginx h2load sqlite3; do
     command -v "$tool" >/dev/null || { echo "wire-ab: needs $tool (Debian: nginx-light, nghttp2-client, sqlite3)" >&2; exit 69; }
 done
 WORK=$(mktemp -d)
-SIM_PID=""
-cleanup() {
-    "$ROOT/ops/tls/tls-proxy.sh" stop "$WORK/tls" >/dev/null 2>&1 || true
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
+. "$ROOT/ops/bench/wire-setup.sh"
+cleanup() { wire_stop "$WORK"; rm -rf "$WORK"; }
 trap cleanup EXIT
+wire_start "$AFTER" "$WORK"
 
-"$AFTER" simulate --port 0 --threads 1 --latency-ms 300 --seed 1 >"$WORK/sim.out" 2>"$WORK/sim.err" &
-SIM_PID=$!
-until grep -q '^listening on ' "$WORK/sim.out" 2>/dev/null; do
-    kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/sim.err" >&2; exit 70; }
-    sleep 0.02
-done
-port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/sim.out" | head -1)
-"$ROOT/ops/tls/tls-proxy.sh" start "$WORK/tls" "$port" >"$WORK/tls.out"
-H2=$(sed -n 's/^h2 //p' "$WORK/tls.out"); CA=$(sed -n 's/^ca //p' "$WORK/tls.out")
-RECIPE="$ROOT/recipes/nanochat-identity/recipe.json"
-"$AFTER" preview --recipe "$RECIPE" --index 0 --json \
-    | python3 -c 'import json,sys; sys.stdout.write(json.dumps(json.loads(sys.stdin.readline())["payload"], separators=(",", ":")))' >"$WORK/body.json"
-
-now_ms() { date +%s%3N; }
 echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx, 300 ms; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
-    t0=$(now_ms)
-    h2load -n "$ROWS" -c $(( (CONC + 63) / 64 )) -m 64 -H 'content-type: application/json' -H 'authorization: Bearer bench' \
-        --data="$WORK/body.json" "$H2/v1/chat/completions" >"$WORK/h2load.out" 2>&1
-    reference=$(( $(now_ms) - t0 ))
+    wire_h2load "$H2" "$ROWS" "$CONC" "$WORK"
+    reference=$REFERENCE_MS
     echo "round $round h2load wall=${reference} ms"
     for side in before after; do
         bin=$BEFORE; [ $side = after ] && bin=$AFTER

@@ -337,7 +337,9 @@ struct CurlTransportTests {
     @Test("a closing shutdown has closed its kept-alive connections when it returns; one for the process exit leaves them to it",
           arguments: [true, false])
     func shutdownConnections(closing: Bool) async throws {
-        let server = try await SimulatorServer.start(SimulatorConfig())
+        // An address of its own in 127/8: the tests of this process share it, and a connection
+        // another test left open to an earlier server on the same port would count too.
+        let server = try await SimulatorServer.start(SimulatorConfig(host: "127.0.0.\(Int.random(in: 2...254))"))
         let transport = try CurlTransport()
         _ = try await transport.send(HTTPRequest(url: server.baseURL + "/chat/completions", body: chatBody(prompt: "kept alive")))
         #expect(establishedConnections(to: server) == 1)

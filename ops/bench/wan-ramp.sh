@@ -42,14 +42,7 @@ for round in $(seq "$ROUNDS"); do
     reference=$REFERENCE_MS
     echo "round $round h2load wall=${reference} ms ($(sed -n 's/^time for connect: *[^ ]* *[^ ]* *\([^ ]*\).*/connect mean \1/p' "$WORK/h2load.out"))"
     for bin in "$BIN" ${OTHER:+"$OTHER"}; do
-        rm -f "$WORK/wan.db"*
-        t0=$(now_ms)
-        (cd "$ROOT" && "$bin" run --ledger "$WORK/wan.db" --recipe "$RECIPE" --num "$ROWS" --concurrency "$CONC" \
-            --base-url "$URL/v1" --ca-cert "$CA" --api-key-env BATCH_WAN_RAMP_UNSET >/dev/null 2>"$WORK/run.err") \
-            || { echo "$bin exited $?:" >&2; tail -3 "$WORK/run.err" >&2; }
-        wall=$(( $(now_ms) - t0 ))
-        wave=$(sqlite3 "$WORK/wan.db" "select cast(avg(ended_at_ms - started_at_ms) as int) || ' ms mean, ' || max(ended_at_ms - started_at_ms) || ' ms longest'
-            from attempts where started_at_ms < (select min(started_at_ms) + 300 from attempts)")
-        echo "round $round $(basename "$bin") wall=${wall} ms first-wave=$wave"
+        wire_batch "$bin" "$URL" "$ROWS" "$CONC" "$WORK"
+        echo "round $round $(basename "$bin") wall=${BATCH_MS} ms first-wave=${FIRST_WAVE}"
     done
 done

@@ -7,7 +7,7 @@
 #   Starts `batch simulate --latency-ms 300 --threads 1` and nginx in front of it
 #   (ops/tls/tls-proxy.sh), then per round: h2load (-c IN_FLIGHT/64 -m 64, the body of index 0),
 #   BEFORE, AFTER. Prints each one's wall time, the ratio to that round's h2load, and the mean
-#   latency of the first 300 ms of requests (from the ledger: `sqlite3` must be installed).
+#   and longest latency of the first 300 ms of requests (from the ledger: `sqlite3` must be installed).
 #   Drop the page cache first when peak RSS matters (see BENCHMARKS.md, session 8).
 set -euo pipefail
 
@@ -31,14 +31,7 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round h2load wall=${reference} ms"
     for side in before after; do
         bin=$BEFORE; [ $side = after ] && bin=$AFTER
-        rm -f "$WORK/ab.db"*
-        t0=$(now_ms)
-        (cd "$ROOT" && "$bin" run --ledger "$WORK/ab.db" --recipe "$RECIPE" --num "$ROWS" --concurrency "$CONC" \
-            --base-url "$H2/v1" --ca-cert "$CA" --api-key-env BATCH_WIRE_AB_UNSET >/dev/null 2>"$WORK/run.err") \
-            || { echo "$side exited $?:" >&2; tail -3 "$WORK/run.err" >&2; }
-        wall=$(( $(now_ms) - t0 ))
-        wave0=$(sqlite3 "$WORK/ab.db" "select cast(avg(ended_at_ms - started_at_ms) as int) from attempts
-            where started_at_ms < (select min(started_at_ms) + 300 from attempts)")
-        echo "round $round $side wall=${wall} ms ratio=$(awk -v r="$reference" -v w="$wall" 'BEGIN { printf "%.1f%%", 100 * r / w }') first-wave=${wave0} ms"
+        wire_batch "$bin" "$H2" "$ROWS" "$CONC" "$WORK"
+        echo "round $round $side wall=${BATCH_MS} ms ratio=$(awk -v r="$reference" -v w="$BATCH_MS" 'BEGIN { printf "%.1f%%", 100 * r / w }') first-wave=${FIRST_WAVE}"
     done
 done

@@ -1,5 +1,5 @@
-/// How many requests the transport hands libcurl at once, and which of them open a connection
-/// of their own, so that new connections open at a bounded, growing pace: never 1,024 TCP and TLS
+/// How many requests the transport hands libcurl at once, and which of them need a new
+/// connection, so that new connections open at a bounded, growing pace: never 1,024 TCP and TLS
 /// handshakes in one burst, which a provider or a corporate proxy sees as a storm (and which, on
 /// a busy machine, time out and look like an outage).
 ///
@@ -17,9 +17,8 @@
 /// as ``Admission/newConnection`` and counted as a handshake at once (libcurl opens its socket
 /// only later, in the next pass), so that one pass admits no more new connections than the
 /// window allows. New connections open only while the requests in the transport need them: each
-/// one still connecting will carry its streams. (Before, at most 4 opened at a time once HTTP/2
-/// was known, and reaching the 64 connections of 1,024 requests in flight took 16 rounds of
-/// handshakes: 100-180 ms on loopback, a second or more over a WAN.)
+/// one still connecting will carry its streams. (What the pace costs over a WAN round trip:
+/// BENCHMARKS.md, session 10, `ops/bench/wan-ramp.sh`.)
 ///
 /// Pure value: no I/O, no clock; the event loop feeds it events and asks ``admit(inside:queued:)``.
 struct ConnectionRamp: Equatable {
@@ -40,7 +39,7 @@ struct ConnectionRamp: Equatable {
     private(set) var open = 0
     /// Connections whose TCP/TLS handshake is under way.
     private(set) var connecting = 0
-    /// Requests admitted with a new connection of their own whose socket is not open yet.
+    /// Requests admitted for a new connection whose socket libcurl has not opened yet.
     private(set) var reserved = 0
     /// Requests attached to a connection (sent or being sent) and not yet finished.
     private(set) var attached = 0

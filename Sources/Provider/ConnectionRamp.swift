@@ -20,6 +20,13 @@
 /// one still connecting will carry its streams. (What the pace costs over a WAN round trip:
 /// BENCHMARKS.md, session 10, `ops/bench/wan-ramp.sh`.)
 ///
+/// libcurl still picks the connection for each request, and may want one the ramp did not admit
+/// a request for: when the server allows fewer streams than assumed, or when it sends a request
+/// again after a refused stream. Such a connection opens only while the window has room;
+/// otherwise the event loop refuses its socket and the request waits in the transport
+/// (``connectionWanted()``), so the window bounds the handshakes at once whatever libcurl does.
+/// And the server's stream limit is learned there, from the busiest connection (``loads``).
+///
 /// Pure value: no I/O, no clock; the event loop feeds it events and asks ``admit(inside:queued:)``.
 struct ConnectionRamp: Equatable {
     /// How a request admitted to libcurl gets its connection.
@@ -33,7 +40,11 @@ struct ConnectionRamp: Equatable {
     }
 
     let maxConnections: Int
-    let streamsPerConnection: Int
+    /// Streams per connection asked of libcurl (CURLMOPT_MAX_CONCURRENT_STREAMS).
+    let maxStreamsPerConnection: Int
+    /// Streams per connection the server is taken to allow: `maxStreamsPerConnection` until a
+    /// connection libcurl wants unasked shows fewer (``connectionWanted()``).
+    private(set) var streamsPerConnection: Int
     let maxWindow: Int
     /// Connections (sockets) open, connecting ones included.
     private(set) var open = 0
@@ -43,8 +54,14 @@ struct ConnectionRamp: Equatable {
     private(set) var reserved = 0
     /// Requests attached to a connection (sent or being sent) and not yet finished.
     private(set) var attached = 0
+    /// The same, connection by connection (when libcurl said which).
+    var loads = ConnectionLoads()
     /// Handshakes allowed at once.
     private(set) var window: Int
+    /// libcurl found no room where the ramp counted some and was refused a connection: no
+    /// request goes to an established connection until a request finishes or a connection
+    /// comes up (otherwise each would be refused in turn, round after round of the loop).
+    private(set) var roomDoubted = false
     /// Handshakes allowed at once when connections multiplex: each brings its streams (16 by
     /// default), so 16 at once bring 256 slots.
     static let multiplexedConnects = 16
@@ -56,6 +73,7 @@ struct ConnectionRamp: Equatable {
     ///   - burst: handshakes allowed at once at the start; 0 or less: no ramp (everything at once).
     init(maxConnections: Int, streamsPerConnection: Int, burst: Int, maxWindow: Int = 64) {
         self.maxConnections = max(1, maxConnections)
+        self.maxStreamsPerConnection = max(1, streamsPerConnection)
         self.streamsPerConnection = max(1, streamsPerConnection)
         self.maxWindow = burst <= 0 ? Int.max / 4 : max(burst, maxWindow)
         self.window = burst <= 0 ? Int.max / 4 : burst
@@ -80,8 +98,7 @@ struct ConnectionRamp: Equatable {
         let established = max(0, open - connecting)
         // Requests opening a connection hold that connection, not a slot on an established one.
         let (room, overflow) = established.multipliedReportingOverflow(by: slots)
-        if overflow || inside - handshakes < room { return .existing }
-        let connectLimit = multiplexes ? min(window, Self.multiplexedConnects) : window
+        if !roomDoubted, overflow || inside - handshakes < room { return .existing }
         guard handshakes < connectLimit, open + reserved < maxConnections else { return nil }
         // Connections open or on their way will carry `slots` each: a new one only if the
         // requests in the transport need more.
@@ -98,6 +115,31 @@ struct ConnectionRamp: Equatable {
     /// A socket was opened for a new connection.
     mutating func socketOpened() { open += 1 }
 
+    /// libcurl wants a connection the ramp did not admit a request for: it found no room on the
+    /// established ones, or it sends a request again elsewhere (refused stream, dead connection).
+    /// Over HTTP/2 every connection that takes requests was full, so the server allows no more
+    /// streams than the busiest connection has carried: learned here (from the peak, not the
+    /// count now, which is lower on a connection draining after GOAWAY). Returns whether the
+    /// connection may open: only while the handshakes under way leave room (otherwise the
+    /// request waits in the transport), so that libcurl never opens more at once than the ramp
+    /// allows.
+    mutating func connectionWanted() -> Bool {
+        let peak = loads.busiestPeak
+        if multiplexed == true, peak > 0 { streamsPerConnection = min(streamsPerConnection, peak) }
+        guard connecting + reserved < connectLimit else {
+            roomDoubted = true
+            return false
+        }
+        return true
+    }
+
+    /// Handshakes allowed at once now.
+    private var connectLimit: Int { multiplexed == true ? min(window, Self.multiplexedConnects) : window }
+
+    /// A request attached to a connection left it without finishing: libcurl sends it again on
+    /// another (the server refused its stream, or the reused connection was dead).
+    mutating func requestLeftConnection() { attached = max(0, attached - 1) }
+
     /// A socket was closed (connection ended, or the losing attempt of a dual-stack connect).
     mutating func socketClosed() { open = max(0, open - 1) }
 
@@ -109,6 +151,7 @@ struct ConnectionRamp: Equatable {
     mutating func connectSucceeded() {
         connecting = max(0, connecting - 1)
         window = min(maxWindow, window + 1)
+        roomDoubted = false
     }
 
     /// A request's new connection failed. A timeout halves the window: handshakes are not
@@ -127,6 +170,7 @@ struct ConnectionRamp: Equatable {
     /// An attached request finished (any outcome). `httpMajorVersion` is what it spoke, 0 when unknown.
     mutating func requestDetached(httpMajorVersion: Int) {
         attached = max(0, attached - 1)
+        roomDoubted = false
         if httpMajorVersion >= 2 { multiplexed = true } else if httpMajorVersion == 1 { multiplexed = false }
     }
 }

@@ -340,11 +340,18 @@ final class CurlEventLoop: @unchecked Sendable {
                     body: transfer.responseBody
                 )
                 finish(transfer, .success(response))
+            } else if transfer.connection.connectRefused {
+                if transfer.cancelRequested {
+                    finish(transfer, .failure(TransportError(.cancelled, "the request was cancelled before it was sent")))
+                } else {
+                    requeue(transfer, timedOut: false)
+                }
             } else if code == CURLE_OPERATION_TIMEDOUT, transfer.connection.mayRequeue(
                 cancelRequested: transfer.cancelRequested, anyResponse: anyResponse,
                 remainingMs: transfer.deadlineMs - monotonicMs(), connectTimeoutMs: transfer.request.connectTimeout.wholeMilliseconds
             ) {
-                requeue(transfer)
+                requeue(transfer, timedOut: true)
+                transfer.connection.requeued()
             } else {
                 finish(transfer, .failure(transportError(code, transfer)))
             }
@@ -352,11 +359,13 @@ final class CurlEventLoop: @unchecked Sendable {
         admitWaiting()
     }
 
-    /// A connect that timed out while other connections to the server work goes back to the
-    /// front of the queue (``TransferConnection/mayRequeue``), and the window shrinks.
-    private func requeue(_ transfer: Transfer) {
-        detach(transfer, timedOut: true)
-        transfer.connection.requeued()
+    /// Puts a transfer back at the front of the queue: a connect that timed out while other
+    /// connections to the server work (``TransferConnection/mayRequeue``; the window shrinks), or
+    /// one the ramp refused (``TransferConnection/connectRefused``).
+    private func requeue(_ transfer: Transfer, timedOut: Bool) {
+        detach(transfer, timedOut: timedOut)
+        // Its next attempt is listed again when it starts.
+        if let index = uploading.firstIndex(where: { $0 === transfer }) { uploading.remove(at: index) }
         if waitingHead > 0 {
             waitingHead -= 1
             waiting[waitingHead] = transfer
@@ -406,19 +415,35 @@ final class CurlEventLoop: @unchecked Sendable {
 
     // MARK: Callbacks from libcurl (event thread)
 
-    fileprivate func socketOpened(by transfer: Transfer) {
-        transfer.connection.socketOpened(&ramp)
+    /// Whether libcurl may open a socket for `transfer` (see ``TransferConnection/socketOpened(_:)``).
+    fileprivate func socketOpened(by transfer: Transfer) -> Bool {
+        guard transfer.connection.socketOpened(&ramp) else {
+            lock.lock()
+            statistics.connectsRefused += 1
+            lock.unlock()
+            return false
+        }
+        defer { lock.unlock() }
         lock.lock()
         statistics.socketsOpened += 1
         statistics.peakConnecting = max(statistics.peakConnecting, ramp.connecting)
         statistics.peakOpen = max(statistics.peakOpen, ramp.open)
-        lock.unlock()
+        statistics.streamsPerConnection = ramp.streamsPerConnection
+        return true
     }
 
-    fileprivate func socketClosed() { ramp.socketClosed() }
+    fileprivate func socketClosed(_ connection: ConnectionLoads.Key? = nil) {
+        ramp.socketClosed()
+        if let connection { ramp.loads.closed(connection) }
+    }
 
-    fileprivate func attached(_ transfer: Transfer) {
-        transfer.connection.attach(&ramp)
+    fileprivate func attached(_ transfer: Transfer, on connection: ConnectionLoads.Key) {
+        transfer.connection.attach(&ramp, on: connection)
+        // The body goes out whole from here, every time. libcurl 7.88 sends a request again after
+        // the server refused its stream (more streams than it allows), but rewinds the body only
+        // if some of it was already sent: one it had read but not sent went out empty (nginx:
+        // "client prematurely closed stream", HTTP 400).
+        transfer.bodyOffset = 0
     }
 
     // MARK: Options
@@ -482,6 +507,9 @@ final class CurlEventLoop: @unchecked Sendable {
         // many. Not over plain http://, where libcurl would wait for each connection in turn.
         let https = request.url.utf8.count > 5 && request.url.prefix(6).lowercased() == "https:"
         _ = batch_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, https && options.httpVersion != .http1_1 ? 1 : 0)
+        // A request admitted for a new connection opens one: libcurl 7.88 would otherwise put it
+        // on a connection still connecting, whose server may allow fewer streams than it gets.
+        _ = batch_curl_easy_setopt_long(h, CURLOPT_FRESH_CONNECT, transfer.connection.reservedConnection ? 1 : 0)
 
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         _ = batch_curl_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, context)
@@ -571,25 +599,57 @@ final class CurlEventLoop: @unchecked Sendable {
 /// Opens the socket of a new connection (as libcurl would) and counts it in the ramp.
 private let openSocket: curl_opensocket_callback = { context, _, address in
     guard let context, let address else { return batch_curl_socket_bad }
-    let fd = socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
-    guard fd >= 0 else { return batch_curl_socket_bad }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-    transfer.loop?.socketOpened(by: transfer)
+    guard transfer.loop?.socketOpened(by: transfer) != false else { return batch_curl_socket_bad }
+    let fd = socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+    guard fd >= 0 else {
+        transfer.loop?.socketClosed()
+        return batch_curl_socket_bad
+    }
     return fd
 }
 
 private let closeSocket: curl_closesocket_callback = { context, fd in
-    if let context { Unmanaged<CurlEventLoop>.fromOpaque(context).takeUnretainedValue().socketClosed() }
+    if let context {
+        Unmanaged<CurlEventLoop>.fromOpaque(context).takeUnretainedValue().socketClosed(connectionKey(fd))
+    }
     return close(fd)
 }
 
 /// The connection is up (new or reused) and the request is about to go out.
-private let requestAttached: curl_prereq_callback = { context, _, _, _, _ in
+private let requestAttached: curl_prereq_callback = { context, _, _, remotePort, localPort in
     if let context {
         let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-        transfer.loop?.attached(transfer)
+        transfer.loop?.attached(transfer, on: ConnectionLoads.Key(localPort: Int(localPort), remotePort: Int(remotePort)))
     }
     return batch_curl_prereqfunc_ok
+}
+
+/// A connected socket's two ports, as libcurl's pre-request callback reports them; nil if it
+/// never connected.
+private func connectionKey(_ fd: curl_socket_t) -> ConnectionLoads.Key? {
+    var local = sockaddr_storage(), remote = sockaddr_storage()
+    var localLength = socklen_t(MemoryLayout<sockaddr_storage>.size), remoteLength = localLength
+    let named = withUnsafeMutablePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
+    }
+    let peered = withUnsafeMutablePointer(to: &remote) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &remoteLength) }
+    }
+    guard named == 0, peered == 0, let localPort = port(local), let remotePort = port(remote) else { return nil }
+    return ConnectionLoads.Key(localPort: localPort, remotePort: remotePort)
+}
+
+private func port(_ address: sockaddr_storage) -> Int? {
+    var address = address
+    switch Int32(address.ss_family) {
+    case AF_INET:
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
+    case AF_INET6:
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
+    default:
+        return nil
+    }
 }
 
 private let writeBody: batch_curl_data_callback = { data, size, count, context in

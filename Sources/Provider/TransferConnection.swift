@@ -11,6 +11,11 @@ struct TransferConnection: Equatable {
     private(set) var requeues = 0
     /// Admitted for a new connection whose socket libcurl has not opened yet.
     private(set) var reservedConnection = false
+    /// Where the request is counted in the ramp's ``ConnectionRamp/loads`` while attached.
+    private(set) var ticket: ConnectionLoads.Ticket?
+    /// libcurl wanted a connection the ramp had no room for: the transfer fails to connect and
+    /// goes back to the queue instead of failing (see ``socketOpened(_:)``).
+    private(set) var connectRefused = false
     /// A connect is put back in the queue at most this often.
     static let maxRequeues = 2
 
@@ -25,24 +30,55 @@ struct TransferConnection: Equatable {
         ramp.connectionReserved()
     }
 
-    /// libcurl opened a socket for this transfer. The first one before the request is on a
-    /// connection starts a handshake (a dual-stack connect may open a second socket).
-    mutating func socketOpened(_ ramp: inout ConnectionRamp) {
+    /// libcurl wants a socket for this transfer; returns whether it may open one. The first one
+    /// starts a handshake (a dual-stack connect may open a second socket). A connection the ramp
+    /// did not admit the request for (``ConnectionRamp/connectionWanted()``) is refused while the
+    /// handshakes under way fill the window: the transfer fails to connect and goes back to the
+    /// queue (``connectRefused``).
+    @discardableResult
+    mutating func socketOpened(_ ramp: inout ConnectionRamp) -> Bool {
+        if connectRefused { return false }
+        if !reservedConnection, attached || !openedConnection {
+            if attached {
+                // libcurl sends the request again on another connection.
+                attached = false
+                openedConnection = false
+                ramp.requestLeftConnection()
+                leaveConnection(&ramp, resent: true)
+            }
+            guard ramp.connectionWanted() else {
+                connectRefused = true
+                return false
+            }
+        }
         ramp.socketOpened()
         endReservation(&ramp)
-        if !openedConnection, !attached {
+        if !openedConnection {
             openedConnection = true
             ramp.connectStarted()
         }
+        return true
     }
 
-    /// The request is on a connection (new or reused), about to be sent.
-    mutating func attach(_ ramp: inout ConnectionRamp) {
-        guard !attached else { return }
-        endReservation(&ramp)
-        attached = true
-        if openedConnection { ramp.connectSucceeded() }
-        ramp.requestAttached()
+    /// The request is on a connection (new or reused), about to be sent; `connection` is which,
+    /// when known. Attached again without a new socket, libcurl sends it again on another
+    /// connection it shares.
+    mutating func attach(_ ramp: inout ConnectionRamp, on connection: ConnectionLoads.Key? = nil) {
+        if attached {
+            guard connection != ticket?.key else { return }
+            leaveConnection(&ramp, resent: true)
+        } else {
+            endReservation(&ramp)
+            attached = true
+            if openedConnection { ramp.connectSucceeded() }
+            ramp.requestAttached()
+        }
+        if let connection { ticket = ramp.loads.attach(connection) }
+    }
+
+    private mutating func leaveConnection(_ ramp: inout ConnectionRamp, resent: Bool = false) {
+        if let ticket { ramp.loads.leave(ticket, resent: resent) }
+        ticket = nil
     }
 
     /// The transfer left libcurl (finished, failed, or to be requeued). `httpMajorVersion` is
@@ -50,10 +86,12 @@ struct TransferConnection: Equatable {
     /// under way failed, and halves the window when it `timedOut`.
     mutating func detach(_ ramp: inout ConnectionRamp, httpMajorVersion: Int?, timedOut: Bool) {
         endReservation(&ramp)
+        leaveConnection(&ramp)
         if attached, let version = httpMajorVersion { ramp.requestDetached(httpMajorVersion: version) }
         if isConnecting { ramp.connectFailed(timedOut: timedOut) }
         openedConnection = false
         attached = false
+        connectRefused = false
     }
 
     /// After the transfer timed out: whether it goes back to the front of the queue instead of

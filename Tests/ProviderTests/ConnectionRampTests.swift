@@ -115,6 +115,106 @@ struct ConnectionRampTests {
         #expect(ramp.admit(inside: 18, queued: 40) == .newConnection)
     }
 
+    static let first = ConnectionLoads.Key(localPort: 40_001, remotePort: 443)
+    static let second = ConnectionLoads.Key(localPort: 40_002, remotePort: 443)
+
+    /// Two established connections carrying `perConnection` requests each (HTTP/2 known).
+    static func twoConnections(carrying perConnection: Int) -> (ConnectionRamp, [ConnectionLoads.Ticket]) {
+        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 16, burst: 16)
+        var tickets: [ConnectionLoads.Ticket] = []
+        for key in [first, second] {
+            ramp.socketOpened(); ramp.connectStarted(); ramp.connectSucceeded()
+            for _ in 0..<perConnection {
+                ramp.requestAttached()
+                tickets.append(ramp.loads.attach(key))
+            }
+        }
+        return (ramp, tickets)
+    }
+
+    @Test("HTTP/2: a connection libcurl wants unasked shows the server's stream limit; from then on each connection carries that many")
+    func learnedStreamLimit() {
+        // The server allows 4 streams: 8 requests on 2 connections, and libcurl wants a third.
+        var (ramp, _) = Self.twoConnections(carrying: 4)
+        #expect(ramp.multiplexed == true)
+        #expect(ramp.streamsPerConnection == 16)
+        let mayOpen = ramp.connectionWanted()
+        #expect(mayOpen, "the window has room: the connection may open")
+        #expect(ramp.streamsPerConnection == 4)
+        #expect(ramp.maxStreamsPerConnection == 16)
+        ramp.socketOpened(); ramp.connectStarted()
+        // 9 inside (8 attached, 1 connecting): no room on the established two. With 12 waiting,
+        // 21 requests need 6 connections of 4 streams: 3 more (at 16 streams, none).
+        #expect(ramp.admit(inside: 9, queued: 12) == .newConnection)
+        #expect(Self.admitAll(&ramp, inside: 9, queued: 12) == (3, 3))
+    }
+
+    @Test("HTTP/2: a connection draining after GOAWAY carries fewer streams, but its peak keeps the limit")
+    func drainingKeepsLimit() {
+        var (ramp, tickets) = Self.twoConnections(carrying: 16)
+        // The first connection drains: 15 of its requests finish; libcurl wants a new one.
+        for ticket in tickets.prefix(15) { ramp.loads.leave(ticket); ramp.requestDetached(httpMajorVersion: 2) }
+        let mayOpen = ramp.connectionWanted()
+        #expect(mayOpen)
+        #expect(ramp.streamsPerConnection == 16)
+    }
+
+    @Test("HTTP/2: a connection that carried more streams than the server allows (sent before its SETTINGS, then refused) does not hide the limit")
+    func overcommittedConnectionIgnored() {
+        var (ramp, tickets) = Self.twoConnections(carrying: 4)
+        let extra = (0..<12).map { _ in ramp.loads.attach(Self.first) }
+        #expect(ramp.loads.busiestPeak == 16)
+        // The server refused 12 of the first connection's 16 streams: libcurl sends them again.
+        for ticket in extra { ramp.loads.leave(ticket, resent: true) }
+        let mayOpen = ramp.connectionWanted()
+        #expect(mayOpen)
+        #expect(ramp.streamsPerConnection == 4)
+        #expect(tickets.count == 8)
+    }
+
+    @Test("not learned before multiplexing is known: HTTP/1.1 connections carry one request each")
+    func noLimitOverHTTP1() {
+        var ramp = ConnectionRamp(maxConnections: 64, streamsPerConnection: 16, burst: 4)
+        ramp.socketOpened(); ramp.connectStarted(); ramp.connectSucceeded()
+        ramp.requestAttached()
+        _ = ramp.loads.attach(Self.first)
+        let mayOpen = ramp.connectionWanted()
+        #expect(mayOpen)
+        #expect(ramp.streamsPerConnection == 16)
+    }
+
+    @Test("a refused connection means the room the ramp counted is not there: no request goes to an established connection until one finishes or a connection comes up")
+    func refusalStopsExistingAdmissions() {
+        var (ramp, _) = Self.twoConnections(carrying: 4)
+        for _ in 0..<16 { ramp.socketOpened(); ramp.connectStarted() }
+        // 16 handshakes under way fill the window: the connection libcurl wants is refused.
+        let mayOpen = ramp.connectionWanted()
+        #expect(!mayOpen)
+        #expect(ramp.roomDoubted)
+        #expect(ramp.admit(inside: 24, queued: 10) == nil)
+        ramp.requestDetached(httpMajorVersion: 2)
+        #expect(!ramp.roomDoubted)
+        #expect(ramp.admit(inside: 23, queued: 10) == .existing)
+        _ = ramp.connectionWanted()
+        #expect(ramp.roomDoubted)
+        ramp.connectSucceeded()
+        #expect(!ramp.roomDoubted)
+    }
+
+    @Test("a connection libcurl wants unasked opens only while the handshakes under way leave room")
+    func unaskedWithinWindow() {
+        var ramp = ConnectionRamp(maxConnections: 1024, streamsPerConnection: 16, burst: 2)
+        ramp.connectionReserved()
+        let mayOpen4 = ramp.connectionWanted()
+        #expect(mayOpen4)
+        ramp.socketOpened(); ramp.connectStarted()
+        let mayOpen5 = ramp.connectionWanted()
+        #expect(!mayOpen5, "one reserved and one connecting fill a window of 2")
+        ramp.reservationEnded()
+        let mayOpen6 = ramp.connectionWanted()
+        #expect(mayOpen6)
+    }
+
     @Test("never more connections than the cap, counting the ones connecting and reserved")
     func connectionCap() {
         var ramp = ConnectionRamp(maxConnections: 4, streamsPerConnection: 100, burst: 16)

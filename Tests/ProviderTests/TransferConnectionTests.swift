@@ -64,6 +64,10 @@ struct TransferConnectionTests {
             open: 0, connecting: 0, attached: 0, window: 4, multiplexed: nil, reserved: 0),
         Row(testDescription: "put on an established connection after all: the reservation ends",
             callbacks: [.reserve, .attach], open: 0, connecting: 0, attached: 1, window: 4, multiplexed: nil, reserved: 0),
+        Row(testDescription: "sent again on a new connection (refused stream, dead connection): it leaves the old one and connects",
+            callbacks: [.socketOpened, .attach, .socketOpened], open: 2, connecting: 1, attached: 0, window: 5, multiplexed: nil),
+        Row(testDescription: "sent again, then on the new connection: attached once, the new connect succeeded",
+            callbacks: [.socketOpened, .attach, .socketOpened, .attach], open: 2, connecting: 0, attached: 1, window: 6, multiplexed: nil),
     ]
 
     @Test("the ramp's counts follow a transfer's callbacks", arguments: rows)
@@ -84,6 +88,64 @@ struct TransferConnectionTests {
         #expect(ramp.window == row.window)
         #expect(ramp.multiplexed == row.multiplexed)
         #expect(ramp.reserved == row.reserved)
+    }
+
+    @Test("a connection libcurl wants beyond the window is refused: nothing counted, the transfer waits, and its next try starts clean")
+    func refusedConnect() {
+        var ramp = ConnectionRamp(maxConnections: 64, streamsPerConnection: 16, burst: 4)
+        var others = [TransferConnection](repeating: TransferConnection(), count: 4)
+        for index in others.indices {
+            let opened = others[index].socketOpened(&ramp)
+            #expect(opened)
+        }
+        var connection = TransferConnection()
+        let opened1 = connection.socketOpened(&ramp)
+        #expect(!opened1)
+        #expect(connection.connectRefused)
+        let opened2 = connection.socketOpened(&ramp)
+        #expect(!opened2, "the other address of a dual-stack connect is refused too")
+        #expect(ramp.open == 4 && ramp.connecting == 4)
+        connection.detach(&ramp, httpMajorVersion: nil, timedOut: false)
+        #expect(!connection.connectRefused)
+        #expect(ramp.open == 4 && ramp.connecting == 4 && ramp.window == 4)
+        // One handshake done: the window has room again (and grew by one).
+        others[0].attach(&ramp)
+        let opened3 = connection.socketOpened(&ramp)
+        #expect(opened3)
+        #expect(ramp.open == 5 && ramp.connecting == 4)
+    }
+
+    @Test("sent again elsewhere, the request leaves its connection's load, and that connection stops counting for the stream limit")
+    func resentLeavesLoad() {
+        let a = ConnectionLoads.Key(localPort: 50_000, remotePort: 443), b = ConnectionLoads.Key(localPort: 50_001, remotePort: 443)
+        var ramp = ConnectionRamp(maxConnections: 64, streamsPerConnection: 16, burst: 4)
+        var viaSocket = TransferConnection(), viaShared = TransferConnection(), other = TransferConnection()
+        other.attach(&ramp, on: b)
+        viaSocket.socketOpened(&ramp)
+        viaSocket.attach(&ramp, on: a)
+        #expect(ramp.loads.current(a) == 1 && ramp.loads.busiestPeak == 1)
+        // Refused: libcurl opens a new connection for it.
+        viaSocket.socketOpened(&ramp)
+        #expect(ramp.loads.current(a) == 0)
+        #expect(ramp.attached == 1)
+        // Refused again, then put on a connection it shares.
+        viaShared.attach(&ramp, on: b)
+        viaShared.attach(&ramp, on: a)
+        #expect(ramp.loads.current(b) == 1 && ramp.loads.current(a) == 1)
+        #expect(ramp.attached == 2)
+        viaShared.detach(&ramp, httpMajorVersion: 2, timedOut: false)
+        #expect(ramp.loads.current(a) == 0 && ramp.attached == 1)
+        #expect(viaShared.ticket == nil)
+    }
+
+    @Test("a reserved connection is never refused: the ramp admitted it within the window")
+    func reservedNotRefused() {
+        var ramp = ConnectionRamp(maxConnections: 64, streamsPerConnection: 16, burst: 1)
+        var connection = TransferConnection()
+        connection.reserve(&ramp)
+        let opened4 = connection.socketOpened(&ramp)
+        #expect(opened4)
+        #expect(ramp.connecting == 1 && ramp.reserved == 0)
     }
 
     struct Requeue: Sendable, CustomTestStringConvertible {

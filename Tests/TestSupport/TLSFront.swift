@@ -19,13 +19,17 @@ public final class TLSFront: Sendable {
         ProcessInfo.processInfo.environment["CI"] != nil || (hasCommand("nginx") && hasCommand("openssl"))
     }
 
-    /// Starts nginx in `directory` in front of `upstreamRoot` (`http://127.0.0.1:<port>`).
-    public init(upstreamRoot: String, directory: String, accessLog: Bool = true) async throws {
+    /// Starts nginx in `directory` in front of `upstreamRoot` (`http://127.0.0.1:<port>`),
+    /// allowing `maxStreams` HTTP/2 streams per connection (nginx's default: 128) and
+    /// `maxRequests` requests per connection before closing it (HTTP/2: GOAWAY).
+    public init(
+        upstreamRoot: String, directory: String, accessLog: Bool = true, maxStreams: Int = 128, maxRequests: Int = 1_000_000
+    ) async throws {
         guard let port = upstreamRoot.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
             throw CocoaError(.fileReadInvalidFileName, userInfo: [NSLocalizedDescriptionKey: "no port in \(upstreamRoot)"])
         }
         self.directory = directory
-        let output = try await Self.script("tls-proxy.sh", ["start", directory, "\(port)"] + (accessLog ? ["--access-log"] : []))
+        let output = try await Self.script("tls-proxy.sh", ["start", directory, "\(port)", "--max-streams", "\(maxStreams)", "--max-requests", "\(maxRequests)"] + (accessLog ? ["--access-log"] : []))
         var fields: [String: String] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)

@@ -1,7 +1,8 @@
-# Sourced by the wire benchmarks (wire-ab.sh, wan-ramp.sh): `wire_start BIN WORK` starts
-# `BIN simulate --latency-ms 300 --threads 1` and nginx in front of it (ops/tls/tls-proxy.sh)
-# under WORK, and sets SIM_PID, H2 (the HTTP/2 root URL), CA (the CA file) and RECIPE, and
-# writes WORK/body.json (the request body of index 0, for h2load). `wire_stop WORK` stops both.
+# Sourced by the wire benchmarks (wire-ab.sh, wan-ramp.sh, stream-limit.sh):
+# `wire_start BIN WORK [TLS_PROXY_OPTION...]` starts `BIN simulate --latency-ms 300 --threads 1`
+# and nginx in front of it (ops/tls/tls-proxy.sh, given the options) under WORK, and sets
+# SIM_PID, H2 (the HTTP/2 root URL), CA (the CA file) and RECIPE, and writes WORK/body.json (the
+# request body of index 0, for h2load). `wire_stop WORK` stops both.
 # `wire_h2load ROOT_URL ROWS IN_FLIGHT WORK` runs h2load there (IN_FLIGHT/64 connections of 64
 # streams, output in WORK/h2load.out) and sets REFERENCE_MS to its wall time.
 # `wire_batch BIN ROOT_URL ROWS IN_FLIGHT WORK` runs `BIN run` there on a new ledger WORK/wire.db
@@ -10,6 +11,7 @@
 
 wire_start() {
     local bin=$1 work=$2 port
+    shift 2
     "$bin" simulate --port 0 --threads 1 --latency-ms 300 --seed 1 >"$work/sim.out" 2>"$work/sim.err" &
     SIM_PID=$!
     until grep -q '^listening on ' "$work/sim.out" 2>/dev/null; do
@@ -17,7 +19,7 @@ wire_start() {
         sleep 0.02
     done
     port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/sim.out" | head -1)
-    "$ROOT/ops/tls/tls-proxy.sh" start "$work/tls" "$port" >"$work/tls.out"
+    "$ROOT/ops/tls/tls-proxy.sh" start "$work/tls" "$port" "$@" >"$work/tls.out"
     H2=$(sed -n 's/^h2 //p' "$work/tls.out"); CA=$(sed -n 's/^ca //p' "$work/tls.out")
     RECIPE="$ROOT/recipes/nanochat-identity/recipe.json"
     "$bin" preview --recipe "$RECIPE" --index 0 --json \

@@ -4,7 +4,8 @@
 # proxying to a plain-HTTP upstream over kept-alive connections. Used by the end-to-end tests,
 # the benchmarks and by hand.
 #
-#   ops/tls/tls-proxy.sh start DIR UPSTREAM_PORT [--upstream-host H] [--access-log]
+#   ops/tls/tls-proxy.sh start DIR UPSTREAM_PORT [--upstream-host H] [--access-log] [--max-streams N]
+#                                [--max-requests N]
 #       Makes DIR/ca.pem (the CA to trust: --ca-cert DIR/ca.pem), a server certificate for
 #       localhost, 127.0.0.1 and ::1, and DIR/nginx.conf; starts nginx in the background and,
 #       once both ports accept connections, prints on standard output:
@@ -16,6 +17,9 @@
 #       "untrusted certificate" tests). Both ports also listen on 127.0.0.2, a loopback address
 #       the certificate does not name (for "name mismatch" tests). --access-log writes
 #       DIR/access.log, one line per request: protocol, status, connection number.
+#       --max-streams N: the HTTP/2 streams nginx allows per connection (its default: 128).
+#       --max-requests N: requests per connection before nginx closes it (HTTP/2: GOAWAY);
+#       nginx's default is 1,000, this script's a million.
 #   ops/tls/tls-proxy.sh stop DIR
 #       Stops the nginx started in DIR and waits for it to exit.
 #
@@ -43,12 +47,14 @@ make_certs() { # dir
 }
 
 start() {
-    local dir=$1 upstream_port=$2 upstream_host=127.0.0.1 access_log=off
+    local dir=$1 upstream_port=$2 upstream_host=127.0.0.1 access_log=off max_streams=128 max_requests=1000000
     shift 2
     while [ $# -gt 0 ]; do
         case $1 in
             --upstream-host) upstream_host=$2; shift 2 ;;
             --access-log) access_log="$dir/access.log wire"; shift ;;
+            --max-streams) max_streams=$2; shift 2 ;;
+            --max-requests) max_requests=$2; shift 2 ;;
             *) die "unknown option $1" ;;
         esac
     done
@@ -79,9 +85,10 @@ http {
     scgi_temp_path $dir/tmp/scgi;
     client_max_body_size 64m;
     client_body_buffer_size 64k;
-    keepalive_requests 1000000;
+    keepalive_requests $max_requests;
     keepalive_timeout 120s;
-    http2_max_requests 1000000;
+    http2_max_requests $max_requests;
+    http2_max_concurrent_streams $max_streams;
     ssl_certificate $dir/server.pem;
     ssl_certificate_key $dir/server.key;
     ssl_session_cache shared:SSL:10m;

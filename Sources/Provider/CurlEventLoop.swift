@@ -611,7 +611,7 @@ private let openSocket: curl_opensocket_callback = { context, _, address in
 
 private let closeSocket: curl_closesocket_callback = { context, fd in
     if let context {
-        Unmanaged<CurlEventLoop>.fromOpaque(context).takeUnretainedValue().socketClosed(connectionKey(fd))
+        Unmanaged<CurlEventLoop>.fromOpaque(context).takeUnretainedValue().socketClosed(ConnectionLoads.Key(connectedSocket: fd))
     }
     return close(fd)
 }
@@ -623,33 +623,6 @@ private let requestAttached: curl_prereq_callback = { context, _, _, remotePort,
         transfer.loop?.attached(transfer, on: ConnectionLoads.Key(localPort: Int(localPort), remotePort: Int(remotePort)))
     }
     return batch_curl_prereqfunc_ok
-}
-
-/// A connected socket's two ports, as libcurl's pre-request callback reports them; nil if it
-/// never connected.
-private func connectionKey(_ fd: curl_socket_t) -> ConnectionLoads.Key? {
-    var local = sockaddr_storage(), remote = sockaddr_storage()
-    var localLength = socklen_t(MemoryLayout<sockaddr_storage>.size), remoteLength = localLength
-    let named = withUnsafeMutablePointer(to: &local) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
-    }
-    let peered = withUnsafeMutablePointer(to: &remote) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &remoteLength) }
-    }
-    guard named == 0, peered == 0, let localPort = port(local), let remotePort = port(remote) else { return nil }
-    return ConnectionLoads.Key(localPort: localPort, remotePort: remotePort)
-}
-
-private func port(_ address: sockaddr_storage) -> Int? {
-    var address = address
-    switch Int32(address.ss_family) {
-    case AF_INET:
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
-    case AF_INET6:
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) } }
-    default:
-        return nil
-    }
 }
 
 private let writeBody: batch_curl_data_callback = { data, size, count, context in

@@ -59,8 +59,8 @@ struct ConnectionRamp: Equatable {
     /// Handshakes allowed at once.
     private(set) var window: Int
     /// libcurl found no room where the ramp counted some and was refused a connection: no
-    /// request goes to an established connection until a request finishes or a connection
-    /// comes up (otherwise each would be refused in turn, round after round of the loop).
+    /// request goes to an established connection until a request finishes or a connect ends
+    /// (otherwise each would be refused in turn, round after round of the loop).
     private(set) var roomDoubted = false
     /// Handshakes allowed at once when connections multiplex: each brings its streams (16 by
     /// default), so 16 at once bring 256 slots.
@@ -98,7 +98,10 @@ struct ConnectionRamp: Equatable {
         let established = max(0, open - connecting)
         // Requests opening a connection hold that connection, not a slot on an established one.
         let (room, overflow) = established.multipliedReportingOverflow(by: slots)
-        if !roomDoubted, overflow || inside - handshakes < room { return .existing }
+        // A refusal casts doubt on the room counted, unless no request is on an established
+        // connection at all (then every one of them is idle).
+        let doubted = roomDoubted && inside > handshakes
+        if !doubted, overflow || inside - handshakes < room { return .existing }
         guard handshakes < connectLimit, open + reserved < maxConnections else { return nil }
         // Connections open or on their way will carry `slots` each: a new one only if the
         // requests in the transport need more.
@@ -158,6 +161,7 @@ struct ConnectionRamp: Equatable {
     /// getting through in time, so fewer go at once.
     mutating func connectFailed(timedOut: Bool) {
         connecting = max(0, connecting - 1)
+        roomDoubted = false
         if timedOut { window = max(1, window / 2) }
     }
 

@@ -183,7 +183,7 @@ struct ConnectionRampTests {
         #expect(ramp.streamsPerConnection == 16)
     }
 
-    @Test("a refused connection means the room the ramp counted is not there: no request goes to an established connection until one finishes or a connection comes up")
+    @Test("a refused connection means the room the ramp counted is not there: no request goes to an established connection until one finishes or a connect ends")
     func refusalStopsExistingAdmissions() {
         var (ramp, _) = Self.twoConnections(carrying: 4)
         for _ in 0..<16 { ramp.socketOpened(); ramp.connectStarted() }
@@ -199,6 +199,22 @@ struct ConnectionRampTests {
         #expect(ramp.roomDoubted)
         ramp.connectSucceeded()
         #expect(!ramp.roomDoubted)
+        ramp.socketOpened(); ramp.connectStarted()
+        _ = ramp.connectionWanted()
+        #expect(ramp.roomDoubted)
+        ramp.connectFailed(timedOut: false)
+        #expect(!ramp.roomDoubted, "a failed connect frees a handshake: the next connection libcurl wants may open")
+    }
+
+    @Test("a refusal never leaves requests waiting when nothing is on an established connection")
+    func doubtWithNothingInside() {
+        var (ramp, _) = Self.twoConnections(carrying: 4)
+        for _ in 0..<16 { ramp.socketOpened(); ramp.connectStarted() }
+        _ = ramp.connectionWanted()
+        #expect(ramp.roomDoubted)
+        // 16 requests inside libcurl, all opening connections: the two established ones are idle.
+        #expect(ramp.admit(inside: 16, queued: 4) == .existing)
+        #expect(ramp.admit(inside: 20, queued: 4) == nil, "with requests on them, the doubt holds")
     }
 
     @Test("a connection libcurl wants unasked opens only while the handshakes under way leave room")

@@ -27,18 +27,11 @@ echo "rows $ROWS, $CONC in flight, HTTPS HTTP/2 through nginx allowing $STREAMS 
 for round in $(seq "$ROUNDS"); do
     for bin in "$BIN" ${OTHER:+"$OTHER"}; do
         : >"$WORK/tls/access.log"
-        rm -f "$WORK/wire.db"*
-        t0=$(now_ms)
-        set +e
-        (cd "$ROOT" && "$bin" run --ledger "$WORK/wire.db" --recipe "$RECIPE" --num "$ROWS" --concurrency "$CONC" \
-            --base-url "$H2/v1" --ca-cert "$CA" --api-key-env BATCH_WIRE_BENCH_UNSET >/dev/null 2>"$WORK/run.err")
-        code=$?
-        set -e
-        wall=$(( $(now_ms) - t0 ))
+        wire_batch "$bin" "$H2" "$ROWS" "$CONC" "$WORK"
         # nginx writes its access log as requests end; the last lines are there once the run exits.
         connections=$(awk '{print $3}' "$WORK/tls/access.log" | sort -u | wc -l)
         statuses=$(awk '{print $2}' "$WORK/tls/access.log" | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
         attempts=$(sqlite3 "$WORK/wire.db" "select count(*) from attempts")
-        echo "round $round $bin: exit $code, wall $wall ms, $connections connections, statuses $statuses, $attempts attempts"
+        echo "round $round $bin: exit $BATCH_EXIT, wall $BATCH_MS ms, $connections connections, statuses $statuses, $attempts attempts"
     done
 done

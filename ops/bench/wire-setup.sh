@@ -6,8 +6,8 @@
 # `wire_h2load ROOT_URL ROWS IN_FLIGHT WORK` runs h2load there (IN_FLIGHT/64 connections of 64
 # streams, output in WORK/h2load.out) and sets REFERENCE_MS to its wall time.
 # `wire_batch BIN ROOT_URL ROWS IN_FLIGHT WORK` runs `BIN run` there on a new ledger WORK/wire.db
-# and sets BATCH_MS to its wall time and FIRST_WAVE to the mean and longest latency of the
-# requests sent in its first 300 ms (from the ledger: needs `sqlite3`).
+# and sets BATCH_EXIT to its exit code, BATCH_MS to its wall time and FIRST_WAVE to the mean and
+# longest latency of the requests sent in its first 300 ms (from the ledger: needs `sqlite3`).
 
 wire_start() {
     local bin=$1 work=$2 port
@@ -46,9 +46,10 @@ wire_batch() {
     local bin=$1 url=$2 rows=$3 conc=$4 work=$5 t0
     rm -f "$work/wire.db"*
     t0=$(now_ms)
+    BATCH_EXIT=0
     (cd "$ROOT" && "$bin" run --ledger "$work/wire.db" --recipe "$RECIPE" --num "$rows" --concurrency "$conc" \
         --base-url "$url/v1" --ca-cert "$CA" --api-key-env BATCH_WIRE_BENCH_UNSET >/dev/null 2>"$work/run.err") \
-        || { echo "$bin exited $?:" >&2; tail -3 "$work/run.err" >&2; }
+        || { BATCH_EXIT=$?; echo "$bin exited $BATCH_EXIT:" >&2; tail -3 "$work/run.err" >&2; }
     BATCH_MS=$(( $(now_ms) - t0 ))
     FIRST_WAVE=$(sqlite3 "$work/wire.db" "select cast(avg(ended_at_ms - started_at_ms) as int) || ' ms mean, '
         || max(ended_at_ms - started_at_ms) || ' ms longest' from attempts
